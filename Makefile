@@ -1,0 +1,132 @@
+# Bezoar: one non-recursive Makefile. Objects live under build/ (or build/san/ when
+# SANITIZER is set), dependencies come from -MMD -MP, output is quiet unless V=1.
+#
+#   make            build build/bezoar
+#   make run        install missing Debian packages, build, open the demo dataset
+#   make test       unit tests under ASan+UBSan, fuzz corpus replay, end-to-end tests
+#   make bench      benchmark programs (print figures, never pass/fail)
+#   make fuzz       libFuzzer harnesses (clang) under build/fuzz/
+#   make assets     regenerate the shipped demo files in assets/
+
+CC       ?= cc
+PKGS     := ncursesw libuv libcjson openblas libpcre2-8 libutf8proc zlib libcurl
+BUILD    ?= build
+ifneq ($(SANITIZER),)
+BUILD    := build/san
+SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+endif
+
+OPT      ?= -O2 -march=x86-64-v2 -mtune=native
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
+ifeq ($(CI),true)
+WARN     += -Werror
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm
+CFLAGS_ALL  = -std=c11 -D_GNU_SOURCE -g $(OPT) $(WARN) $(SANFLAGS) -I. $(PKG_CFLAGS) -MMD -MP $(CFLAGS)
+LDFLAGS_ALL = $(SANFLAGS) $(LDFLAGS)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+LIB_SRC   := $(sort $(wildcard core/*.c dataset/*.c judge/*.c))
+TUI_SRC   := $(sort $(filter-out tui/main.c,$(wildcard tui/*.c)))
+TEST_SRC  := $(sort $(wildcard tests/*/test_*.c))
+BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
+TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TUI_OBJ   := $(TUI_SRC:%.c=$(BUILD)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/harness.o
+LIBBZ     := $(BUILD)/libbezoar.a
+BIN       := $(BUILD)/bezoar
+UNIT      := $(BUILD)/tests/unit
+BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
+TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
+REPLAYS   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+
+.PHONY: all run test unit e2e bench fuzz assets clean deps tools
+all: $(BIN) $(TOOLS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(LIBBZ): $(LIB_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/tui/main.o $(TUI_OBJ) $(LIBBZ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+# The test list and the verb list are generated from the sources, so that adding a
+# TEST(name) or a BZ_CMD(...) line is all it takes to register one.
+$(BUILD)/gen/tests.h: $(TEST_SRC) Makefile
+	@mkdir -p $(dir $@)
+	$(Q)grep -ho '^TEST([A-Za-z0-9_]*)' $(TEST_SRC) /dev/null | sed 's/^TEST(\(.*\))/X(\1)/' > $@.tmp; \
+	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/gen/cmds.h: $(wildcard tui/cmd-*.c) Makefile
+	@mkdir -p $(dir $@)
+	$(Q)grep -ho '^BZ_CMD([^)]*)' $(wildcard tui/cmd-*.c) /dev/null > $@.tmp; \
+	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/tests/harness.o: $(BUILD)/gen/tests.h
+$(BUILD)/tests/harness.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/tui/cmd.o: $(BUILD)/gen/cmds.h
+$(BUILD)/tui/cmd.o: CFLAGS += -I$(BUILD)/gen
+
+$(UNIT): $(TEST_OBJ) $(TUI_OBJ) $(LIBBZ)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(TUI_OBJ) $(LIBBZ)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBBZ)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIBBZ)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
+
+deps:
+	$(Q)bash .ci/deps
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(BIN)
+
+# Unit tests and fuzz replays run in a sanitizer build; end-to-end tests drive the
+# normal build in a real terminal. The last line is the overall count.
+test:
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit-bin
+	$(Q)bash tests/run.sh $(BUILD) build/san
+
+unit-bin: $(UNIT) $(REPLAYS)
+
+bench: all $(BENCHES)
+	$(Q)for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/fuzz OPT="-O1" \
+	  SANFLAGS="-fsanitize=fuzzer-no-link,address,undefined" fuzz-bins
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+fuzz-bins: $(FUZZ_BINS)
+build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o $(LIBBZ)
+	@mkdir -p $(dir $@)
+	$(Q)clang -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+	@echo "  FUZZ    $@ (run: $@ tests/fuzz/corpus/$*)"
+
+assets: all
+	$(Q)bash assets/make-assets.sh $(BUILD)
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,12 @@
+/*
+ * core.h: the model engine's public header: formats, tokenizers, chat templates,
+ * forward, training. Modules outside core/ include only this file; it gathers the
+ * engine's part headers, each of which documents one concept.
+ */
+#ifndef CORE_CORE_H
+#define CORE_CORE_H
+
+#include "core/bz.h"
+#include "core/model.h"
+
+#endif

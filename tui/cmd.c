@@ -1,0 +1,58 @@
+/*
+ * cmd.c: the verb table and dispatch. The table is generated from the BZ_CMD
+ * lines in tui/cmd-*.c (build/gen/cmds.h), so verbs live in their own files.
+ */
+#include "tui/tui.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#undef BZ_CMD
+#define BZ_CMD(verb, fn, summary) int fn(int argc, char **argv);
+#include "cmds.h"
+#undef BZ_CMD
+
+static const struct tui_cmd cmd_table[] = {
+#define BZ_CMD(verb, fn, summary) {verb, fn, summary},
+#include "cmds.h"
+#undef BZ_CMD
+    {NULL, NULL, NULL},
+};
+
+const struct tui_cmd *tui_cmd_find(const char *verb)
+{
+    for (const struct tui_cmd *c = cmd_table; c->verb; c++)
+        if (strcmp(c->verb, verb) == 0)
+            return c;
+    return NULL;
+}
+
+void tui_cmd_list(FILE *out)
+{
+    for (const struct tui_cmd *c = cmd_table; c->verb; c++)
+        fprintf(out, "  %-12s %s\n", c->verb, c->summary);
+}
+
+int tui_cmd_run(int argc, char **argv)
+{
+    const struct tui_cmd *c = tui_cmd_find(argv[0]);
+    if (!c)
+        return tui_cmd_fail(TUI_EXIT_USAGE, "unknown verb '%s' (see bezoar -h)", argv[0]);
+    return c->fn(argc, argv);
+}
+
+int tui_cmd_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("bezoar: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return code;
+}
+
+int tui_cmd_fail_err(const struct bz_err *err, int rc)
+{
+    return tui_cmd_fail(TUI_EXIT_ERROR, "%s", bz_err_msg(err, rc));
+}

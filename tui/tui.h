@@ -1,0 +1,43 @@
+/*
+ * tui.h: the program: verbs (headless CLI commands), the TUI application, its
+ * views, and job control. Only tui/ includes curses.h and uv.h.
+ *
+ * A verb is registered by one line at the start of a line in tui/cmd-*.c:
+ *     BZ_CMD("name", tui_cmd_name, "one-line summary");
+ * which declares `int tui_cmd_name(int argc, char **argv)` (argv[0] is the verb)
+ * and, through the generated build/gen/cmds.h, puts it in the verb table.
+ * Verbs return the process exit code: 0 ok, 1 runtime error, 2 usage error.
+ */
+#ifndef TUI_H
+#define TUI_H
+
+#include "core/bz.h"
+
+#define BZ_CMD(verb, fn, summary) int fn(int argc, char **argv)
+
+enum { TUI_EXIT_OK = 0, TUI_EXIT_ERROR = 1, TUI_EXIT_USAGE = 2 };
+
+struct tui_cmd {
+    const char *verb;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+/* The verb table (generated), and dispatch by argv[0]. */
+const struct tui_cmd *tui_cmd_find(const char *verb);
+void tui_cmd_list(FILE *out);
+int tui_cmd_run(int argc, char **argv);
+
+/* Print "bezoar: <msg>" on stderr; return the given exit code. */
+int tui_cmd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print the bz_err (or the code's text) as "bezoar: <msg>"; return TUI_EXIT_ERROR. */
+int tui_cmd_fail_err(const struct bz_err *err, int rc);
+
+/* The TUI on a dataset path (NULL: the shipped demo). Returns the exit code. */
+int tui_app_main(const char *dataset);
+
+/* The directory holding the shipped assets (assets/ of the source tree, or
+ * $BEZOAR_ASSETS). Static storage. */
+const char *tui_assets_dir(void);
+
+#endif
