@@ -4,6 +4,8 @@
 #   make            build build/bezoar
 #   make run        install missing Debian packages, build, open the demo dataset
 #   make test       unit tests under ASan+UBSan, fuzz corpus replay, end-to-end tests
+#                   (TEST=prefix runs only the unit tests and e2e scripts with that prefix)
+#   make BUILD=dir  build somewhere else (each developer or helper its own)
 #   make bench      benchmark programs (print figures, never pass/fail)
 #   make fuzz       libFuzzer harnesses (clang) under build/fuzz/
 #   make assets     regenerate the shipped demo files in assets/
@@ -12,7 +14,7 @@ CC       ?= cc
 PKGS     := ncursesw libuv libcjson openblas libpcre2-8 libutf8proc zlib libcurl
 BUILD    ?= build
 ifneq ($(SANITIZER),)
-BUILD    := build/san
+BUILD    := $(BUILD)/san
 SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
@@ -106,7 +108,7 @@ run: deps
 test:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit-bin
-	$(Q)bash tests/run.sh $(BUILD) build/san
+	$(Q)bash tests/run.sh $(BUILD) $(BUILD)/san $(TEST)
 
 unit-bin: $(UNIT) $(REPLAYS)
 

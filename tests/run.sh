@@ -6,11 +6,12 @@
 set -u
 BUILD=${1:-build}
 SAN=${2:-build/san}
+ONLY=${3:-}
 export BEZOAR_BIN="$PWD/$BUILD/bezoar" BEZOAR_BUILD="$PWD/$BUILD" LC_ALL=C.UTF-8
 pass=0 fail=0 skip=0
 
 out=$(mktemp)
-"$SAN/tests/unit" | tee "$out"
+"$SAN/tests/unit" $ONLY | tee "$out"
 line=$(grep -E '^unit: [0-9]+ passed' "$out" | tail -1)
 if [ -n "$line" ]; then
     set -- $line
@@ -23,6 +24,7 @@ rm -f "$out"
 for r in "$SAN"/fuzz-replay/*; do
     [ -x "$r" ] || continue
     name=$(basename "$r")
+    case "$name" in "$ONLY"*) ;; *) [ -n "$ONLY" ] && continue ;; esac
     if "$r" "tests/fuzz/corpus/$name" >/dev/null 2>"$SAN/$name.log"; then
         echo "ok    fuzz-replay/$name"; pass=$((pass + 1))
     else
@@ -33,6 +35,7 @@ done
 for t in tests/e2e/*.sh; do
     [ -f "$t" ] || continue
     name=$(basename "$t" .sh)
+    case "$name" in "$ONLY"*) ;; *) [ -n "$ONLY" ] && continue ;; esac
     log="$BUILD/e2e-$name.log"
     start=$(date +%s)
     timeout 600 bash "$t" >"$log" 2>&1
