@@ -13,8 +13,9 @@
 CC       ?= cc
 PKGS     := ncursesw libuv libcjson openblas libpcre2-8 libutf8proc zlib libcurl
 BUILD    ?= build
+B        := $(BUILD)
 ifneq ($(SANITIZER),)
-BUILD    := $(BUILD)/san
+B        := $(BUILD)/san
 SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 endif
 
@@ -41,20 +42,20 @@ BENCH_SRC := $(sort $(wildcard tests/bench/bench_*.c))
 TOOL_SRC  := $(sort $(wildcard tests/tools/*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
-LIB_OBJ   := $(LIB_SRC:%.c=$(BUILD)/%.o)
-TUI_OBJ   := $(TUI_SRC:%.c=$(BUILD)/%.o)
-TEST_OBJ  := $(TEST_SRC:%.c=$(BUILD)/%.o) $(BUILD)/tests/harness.o
-LIBBZ     := $(BUILD)/libbezoar.a
-BIN       := $(BUILD)/bezoar
-UNIT      := $(BUILD)/tests/unit
-BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(BUILD)/bench/%)
-TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
-REPLAYS   := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz-replay/%)
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+TUI_OBJ   := $(TUI_SRC:%.c=$(B)/%.o)
+TEST_OBJ  := $(TEST_SRC:%.c=$(B)/%.o) $(B)/tests/harness.o
+LIBBZ     := $(B)/libbezoar.a
+BIN       := $(B)/bezoar
+UNIT      := $(B)/tests/unit
+BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
+TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
+REPLAYS   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz-replay/%)
 
 .PHONY: all run test unit e2e bench fuzz assets clean deps tools
 all: $(BIN) $(TOOLS)
 
-$(BUILD)/%.o: %.c
+$(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -c $< -o $@
@@ -63,36 +64,36 @@ $(LIBBZ): $(LIB_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(BUILD)/tui/main.o $(TUI_OBJ) $(LIBBZ)
+$(BIN): $(B)/tui/main.o $(TUI_OBJ) $(LIBBZ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
 # The test list and the verb list are generated from the sources, so that adding a
 # TEST(name) or a BZ_CMD(...) line is all it takes to register one.
-$(BUILD)/gen/tests.h: $(TEST_SRC) Makefile
+$(B)/gen/tests.h: $(TEST_SRC) Makefile
 	@mkdir -p $(dir $@)
 	$(Q)grep -ho '^TEST([A-Za-z0-9_]*)' $(TEST_SRC) /dev/null | sed 's/^TEST(\(.*\))/X(\1)/' > $@.tmp; \
 	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
-$(BUILD)/gen/cmds.h: $(wildcard tui/cmd-*.c) Makefile
+$(B)/gen/cmds.h: $(wildcard tui/cmd-*.c) Makefile
 	@mkdir -p $(dir $@)
 	$(Q)grep -ho '^BZ_CMD([^)]*)' $(wildcard tui/cmd-*.c) /dev/null > $@.tmp; \
 	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
-$(BUILD)/tests/harness.o: $(BUILD)/gen/tests.h
-$(BUILD)/tests/harness.o: CFLAGS += -I$(BUILD)/gen
-$(BUILD)/tui/cmd.o: $(BUILD)/gen/cmds.h
-$(BUILD)/tui/cmd.o: CFLAGS += -I$(BUILD)/gen
+$(B)/tests/harness.o: $(B)/gen/tests.h
+$(B)/tests/harness.o: CFLAGS += -I$(B)/gen
+$(B)/tui/cmd.o: $(B)/gen/cmds.h
+$(B)/tui/cmd.o: CFLAGS += -I$(B)/gen
 
 $(UNIT): $(TEST_OBJ) $(TUI_OBJ) $(LIBBZ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(TUI_OBJ) $(LIBBZ)
+$(B)/bench/%: $(B)/tests/bench/%.o $(TUI_OBJ) $(LIBBZ)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/tools/%: $(BUILD)/tests/tools/%.o $(LIBBZ)
+$(B)/tools/%: $(B)/tests/tools/%.o $(LIBBZ)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
-$(BUILD)/fuzz-replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay.o $(LIBBZ)
+$(B)/fuzz-replay/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIBBZ)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
 
@@ -108,7 +109,7 @@ run: deps
 test:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit-bin
-	$(Q)bash tests/run.sh $(BUILD) $(BUILD)/san $(TEST)
+	$(Q)bash tests/run.sh $(B) $(B)/san $(TEST)
 
 unit-bin: $(UNIT) $(REPLAYS)
 
@@ -126,7 +127,7 @@ build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o $(LIBBZ)
 	@echo "  FUZZ    $@ (run: $@ tests/fuzz/corpus/$*)"
 
 assets: all
-	$(Q)bash assets/make-assets.sh $(BUILD)
+	$(Q)bash assets/make-assets.sh $(B)
 
 clean:
 	rm -rf build

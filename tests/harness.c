@@ -32,7 +32,7 @@ static const struct test_entry tests[] = {
 };
 
 #define EXIT_SKIP 77
-static char tmpdir[PATH_MAX];
+static char tmpdir[256];
 static char root[PATH_MAX];
 
 void test__fail(const char *file, int line, const char *fmt, ...)
