@@ -8,5 +8,6 @@
 
 #include "core/bz.h"
 #include "core/model.h"
+#include "core/pool.h"
 
 #endif
