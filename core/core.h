@@ -9,5 +9,6 @@
 #include "core/bz.h"
 #include "core/model.h"
 #include "core/pool.h"
+#include "core/lora.h"
 
 #endif
