@@ -8,6 +8,7 @@
 
 #include "core/bz.h"
 #include "core/model.h"
+#include "core/ops.h"
 #include "core/pool.h"
 #include "core/lora.h"
 

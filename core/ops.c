@@ -1,0 +1,501 @@
+/*
+ * ops.c: training kernels, forward/backward pairs (see ops.h for the contract).
+ *
+ * Key idea: everything with a reduction over a model dimension goes to cblas_sgemm
+ * (linears, LoRA, the attention score and value products per (batch, head)); the rest
+ * are plain loops over rows that the compiler vectorises. Backward accumulates.
+ *
+ * Left out: threading of the elementwise loops (they are a few percent of a step;
+ * OpenBLAS threads the matmuls), causal skipping inside the attention sgemms.
+ */
+#include "core/ops.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+/* ---------------------------------------------------------------- embedding */
+
+void core_ops_embedding_forward(float *out, const int *inp, const float *wte, int N, int C)
+{
+    for (int n = 0; n < N; n++)
+        memcpy(out + (size_t)n * C, wte + (size_t)inp[n] * C, sizeof(float) * C);
+}
+
+void core_ops_embedding_backward(float *dwte, const float *dout, const int *inp, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        float *dst = dwte + (size_t)inp[n] * C;
+        const float *src = dout + (size_t)n * C;
+        for (int c = 0; c < C; c++)
+            dst[c] += src[c];
+    }
+}
+
+/* ---------------------------------------------------------------- rmsnorm */
+
+void core_ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
+                              int N, int C, float eps)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        float ss = 0.0f;
+        for (int c = 0; c < C; c++)
+            ss += x[c] * x[c];
+        float r = 1.0f / sqrtf(ss / C + eps);
+        for (int c = 0; c < C; c++)
+            o[c] = x[c] * r * weight[c];
+        rstd[n] = r;
+    }
+}
+
+/* y = x r w with r = (mean(x^2)+eps)^-1/2:
+ * dx = r (w dy) - x r^3 / C * sum(w dy x). */
+void core_ops_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                               const float *weight, const float *rstd, int N, int C)
+{
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        float r = rstd[n], dot = 0.0f;
+        for (int c = 0; c < C; c++)
+            dot += weight[c] * dy[c] * x[c];
+        float k = dot * r * r * r / C;
+        for (int c = 0; c < C; c++)
+            dx[c] += r * weight[c] * dy[c] - x[c] * k;
+        if (dweight)
+            for (int c = 0; c < C; c++)
+                dweight[c] += dy[c] * x[c] * r;
+    }
+}
+
+/* ---------------------------------------------------------------- matmul */
+
+void core_ops_matmul_forward(float *out, const float *inp, const float *weight,
+                             const float *bias, int N, int C, int OC)
+{
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C,
+                0.0f, out, OC);
+    if (bias)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++)
+                out[(size_t)n * OC + o] += bias[o];
+}
+
+void core_ops_matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                              const float *inp, const float *weight, int N, int C, int OC)
+{
+    if (dinp)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
+                    weight, C, 1.0f, dinp, C);
+    if (dweight)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
+                    1.0f, dweight, C);
+    if (dbias)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++)
+                dbias[o] += dout[(size_t)n * OC + o];
+}
+
+size_t core_ops_linear_scratch(const struct core_tensor *w)
+{
+    if (w->type == CORE_TYPE_F32)
+        return 0;
+    return (size_t)CORE_OPS_TILE * (size_t)w->ne[0];
+}
+
+/* Dequantize rows [o0, o1) of w (rows of C elements) into dst. */
+static int linear_tile(const struct core_tensor *w, int o0, int o1, int C, float *dst)
+{
+    size_t bb = core_type_block_bytes(w->type);
+    int be = core_type_block_elems(w->type);
+    if (!bb || be <= 0 || C % be)
+        return BZ_EUNSUPPORTED;
+    size_t row_bytes = (size_t)(C / be) * bb;
+    for (int o = o0; o < o1; o++) {
+        int rc = core_dequant_row(w->type, (const char *)w->data + row_bytes * o,
+                                  dst + (size_t)(o - o0) * C, C);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int core_ops_linear_forward(float *out, const float *inp, const struct core_tensor *w,
+                            int N, int C, int OC, int accumulate, float *scratch)
+{
+    float beta = accumulate ? 1.0f : 0.0f;
+    if (w->type == CORE_TYPE_F32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C,
+                    (const float *)w->data, C, beta, out, OC);
+        return 0;
+    }
+    for (int o0 = 0; o0 < OC; o0 += CORE_OPS_TILE) {
+        int o1 = BZ_MIN(OC, o0 + CORE_OPS_TILE);
+        int rc = linear_tile(w, o0, o1, C, scratch);
+        if (rc)
+            return rc;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, o1 - o0, C, 1.0f, inp, C,
+                    scratch, C, beta, out + o0, OC);
+    }
+    return 0;
+}
+
+int core_ops_linear_backward(float *dinp, const float *dout, const struct core_tensor *w,
+                             int N, int C, int OC, float *scratch)
+{
+    if (w->type == CORE_TYPE_F32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
+                    (const float *)w->data, C, 1.0f, dinp, C);
+        return 0;
+    }
+    for (int o0 = 0; o0 < OC; o0 += CORE_OPS_TILE) {
+        int o1 = BZ_MIN(OC, o0 + CORE_OPS_TILE);
+        int rc = linear_tile(w, o0, o1, C, scratch);
+        if (rc)
+            return rc;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, o1 - o0, 1.0f, dout + o0,
+                    OC, scratch, C, 1.0f, dinp, C);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- rope */
+
+void core_ops_rope_table(float *cos_t, float *sin_t, int npos, int HS, float theta,
+                         float scale)
+{
+    int half = HS / 2;
+    for (int p = 0; p < npos; p++)
+        for (int i = 0; i < half; i++) {
+            double freq = pow((double)theta, -2.0 * i / HS);
+            double a = (double)p / (scale > 0 ? scale : 1.0f) * freq;
+            cos_t[(size_t)p * half + i] = (float)cos(a);
+            sin_t[(size_t)p * half + i] = (float)sin(a);
+        }
+}
+
+/* sign +1 rotates by +angle (forward), -1 by -angle (the transpose, for backward). */
+static void rope_apply(float *x, const int *pos, const float *cos_t, const float *sin_t,
+                       int N, int NH, int HS, int mode, float sign)
+{
+    int half = HS / 2;
+    for (int n = 0; n < N; n++) {
+        const float *cs = cos_t + (size_t)pos[n] * half, *sn = sin_t + (size_t)pos[n] * half;
+        for (int h = 0; h < NH; h++) {
+            float *v = x + ((size_t)n * NH + h) * HS;
+            for (int i = 0; i < half; i++) {
+                int i0 = mode == CORE_ROPE_NEOX ? i : 2 * i;
+                int i1 = mode == CORE_ROPE_NEOX ? i + half : 2 * i + 1;
+                float c = cs[i], s = sign * sn[i];
+                float a = v[i0], b = v[i1];
+                v[i0] = a * c - b * s;
+                v[i1] = a * s + b * c;
+            }
+        }
+    }
+}
+
+void core_ops_rope_forward(float *x, const int *pos, const float *cos_t, const float *sin_t,
+                           int N, int NH, int HS, int mode)
+{
+    rope_apply(x, pos, cos_t, sin_t, N, NH, HS, mode, 1.0f);
+}
+
+void core_ops_rope_backward(float *dx, const int *pos, const float *cos_t,
+                            const float *sin_t, int N, int NH, int HS, int mode)
+{
+    rope_apply(dx, pos, cos_t, sin_t, N, NH, HS, mode, -1.0f);
+}
+
+/* ---------------------------------------------------------------- attention */
+
+void core_ops_attention_forward(float *out, float *att, const float *q, const float *k,
+                                const float *v, const int *seg, int B, int T, int NH, int NKV,
+                                int HS)
+{
+    int ldq = NH * HS, ldk = NKV * HS, rep = NH / NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+    for (int b = 0; b < B; b++) {
+        const int *sg = seg ? seg + (size_t)b * T : NULL;
+        for (int h = 0; h < NH; h++) {
+            const float *qh = q + (size_t)b * T * ldq + (size_t)h * HS;
+            const float *kh = k + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
+            const float *vh = v + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
+            float *P = att + ((size_t)b * NH + h) * T * T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, qh, ldq, kh,
+                        ldk, 0.0f, P, T);
+            for (int t = 0; t < T; t++) {
+                float *row = P + (size_t)t * T;
+                float mx = -INFINITY;
+                for (int t2 = 0; t2 <= t; t2++)
+                    if ((!sg || sg[t2] == sg[t]) && row[t2] > mx)
+                        mx = row[t2];
+                float sum = 0.0f;
+                for (int t2 = 0; t2 < T; t2++) {
+                    float e = 0.0f;
+                    if (t2 <= t && (!sg || sg[t2] == sg[t]))
+                        e = expf(row[t2] - mx);
+                    row[t2] = e;
+                    sum += e;
+                }
+                float inv = 1.0f / sum;
+                for (int t2 = 0; t2 <= t; t2++)
+                    row[t2] *= inv;
+            }
+            float *oh = out + (size_t)b * T * ldq + (size_t)h * HS;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, P, T, vh, ldk,
+                        0.0f, oh, ldq);
+        }
+    }
+}
+
+void core_ops_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                                 const float *att, const float *q, const float *k,
+                                 const float *v, int B, int T, int NH, int NKV, int HS,
+                                 float *scratch)
+{
+    int ldq = NH * HS, ldk = NKV * HS, rep = NH / NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+    float *dP = scratch;
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < NH; h++) {
+            size_t qo = (size_t)b * T * ldq + (size_t)h * HS;
+            size_t ko = (size_t)b * T * ldk + (size_t)(h / rep) * HS;
+            const float *P = att + ((size_t)b * NH + h) * T * T;
+            /* dV += P^T dO ; dP = dO V^T */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, P, T,
+                        dout + qo, ldq, 1.0f, dv + ko, ldk);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, dout + qo, ldq,
+                        v + ko, ldk, 0.0f, dP, T);
+            /* softmax backward: dS = P (dP - sum(P dP)); masked entries have P = 0 */
+            for (int t = 0; t < T; t++) {
+                const float *p = P + (size_t)t * T;
+                float *d = dP + (size_t)t * T;
+                float dot = 0.0f;
+                for (int t2 = 0; t2 <= t; t2++)
+                    dot += p[t2] * d[t2];
+                for (int t2 = 0; t2 <= t; t2++)
+                    d[t2] = p[t2] * (d[t2] - dot);
+                for (int t2 = t + 1; t2 < T; t2++)
+                    d[t2] = 0.0f;
+            }
+            /* dQ += scale dS K ; dK += scale dS^T Q */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, scale, dP, T,
+                        k + ko, ldk, 1.0f, dq + qo, ldq);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, dP, T, q + qo,
+                        ldq, 1.0f, dk + ko, ldk);
+        }
+}
+
+/* ---------------------------------------------------------------- swiglu, residual */
+
+void core_ops_swiglu_forward(float *out, const float *gate, const float *up, int N, int FF)
+{
+    size_t n = (size_t)N * FF;
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void core_ops_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                              const float *up, int N, int FF)
+{
+    size_t n = (size_t)N * FF;
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i], s = 1.0f / (1.0f + expf(-g));
+        float silu = g * s;
+        dup[i] += dout[i] * silu;
+        dgate[i] += dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
+    }
+}
+
+void core_ops_residual_forward(float *out, const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+}
+
+void core_ops_residual_backward(float *da, float *db, const float *dout, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        da[i] += dout[i];
+        db[i] += dout[i];
+    }
+}
+
+/* ---------------------------------------------------------------- loss */
+
+void core_ops_crossentropy_forward(float *losses, float *probs, const float *logits,
+                                   const int *targets, int N, int V)
+{
+    for (int n = 0; n < N; n++) {
+        if (targets[n] < 0) {
+            losses[n] = 0.0f;
+            continue;
+        }
+        const float *l = logits + (size_t)n * V;
+        float *p = probs + (size_t)n * V;
+        float mx = -INFINITY;
+        for (int i = 0; i < V; i++)
+            mx = l[i] > mx ? l[i] : mx;
+        float sum = 0.0f;
+        for (int i = 0; i < V; i++) {
+            p[i] = expf(l[i] - mx);
+            sum += p[i];
+        }
+        float inv = 1.0f / sum;
+        for (int i = 0; i < V; i++)
+            p[i] *= inv;
+        losses[n] = -logf(p[targets[n]]);
+    }
+}
+
+void core_ops_crossentropy_backward(float *dlogits, const float *dlosses, const float *probs,
+                                    const int *targets, int N, int V)
+{
+    for (int n = 0; n < N; n++) {
+        if (targets[n] < 0)
+            continue;
+        const float *p = probs + (size_t)n * V;
+        float *d = dlogits + (size_t)n * V;
+        float dl = dlosses[n];
+        for (int i = 0; i < V; i++)
+            d[i] += (p[i] - (i == targets[n] ? 1.0f : 0.0f)) * dl;
+    }
+}
+
+size_t core_ops_masked_head_scratch(const struct core_tensor *w, int C, int V, int chunk)
+{
+    return (size_t)chunk * ((size_t)C * 2 + (size_t)V) + core_ops_linear_scratch(w);
+}
+
+double core_ops_masked_head(const float *x, const struct core_tensor *w, const int *targets,
+                            int N, int C, int V, float dscale, float *dx, float *dw,
+                            int chunk, float *scratch, int *count)
+{
+    float *xc = scratch, *logits = xc + (size_t)chunk * C;
+    float *dxc = logits + (size_t)chunk * V, *lin = dxc + (size_t)chunk * C;
+    bz_assert(chunk > 0 && chunk <= 1024);
+    int rows[chunk];
+    double total = 0.0;
+    int cnt = 0, n = 0;
+    while (n < N) {
+        int m = 0;
+        for (; n < N && m < chunk; n++)
+            if (targets[n] >= 0) {
+                rows[m] = n;
+                memcpy(xc + (size_t)m * C, x + (size_t)n * C, sizeof(float) * C);
+                m++;
+            }
+        if (!m)
+            break;
+        core_ops_linear_forward(logits, xc, w, m, C, V, 0, lin);
+        for (int i = 0; i < m; i++) {
+            float *l = logits + (size_t)i * V;
+            int tgt = targets[rows[i]];
+            float mx = -INFINITY;
+            for (int j = 0; j < V; j++)
+                mx = l[j] > mx ? l[j] : mx;
+            float sum = 0.0f;
+            for (int j = 0; j < V; j++) {
+                l[j] = expf(l[j] - mx);
+                sum += l[j];
+            }
+            float inv = 1.0f / sum;
+            total += -log((double)l[tgt] * inv);
+            if (dx) {
+                float s = inv * dscale;
+                for (int j = 0; j < V; j++)
+                    l[j] *= s;
+                l[tgt] -= dscale;
+            }
+        }
+        cnt += m;
+        if (dx) {
+            memset(dxc, 0, sizeof(float) * (size_t)m * C);
+            core_ops_linear_backward(dxc, logits, w, m, C, V, lin);
+            for (int i = 0; i < m; i++) {
+                float *d = dx + (size_t)rows[i] * C;
+                const float *s = dxc + (size_t)i * C;
+                for (int c = 0; c < C; c++)
+                    d[c] += s[c];
+            }
+            if (dw)
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, m, 1.0f, logits, V,
+                            xc, C, 1.0f, dw, C);
+        }
+    }
+    *count = cnt;
+    return total;
+}
+
+/* ---------------------------------------------------------------- lora */
+
+int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p)
+{
+    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    float u = (float)(z >> 40) * (1.0f / 16777216.0f);
+    return u >= p;
+}
+
+static void lora_drop(float *xd, const float *inp, size_t n, float p, uint64_t seed)
+{
+    float keep = 1.0f / (1.0f - p);
+    for (size_t i = 0; i < n; i++)
+        xd[i] = core_ops_dropout_keep(seed, i, p) ? inp[i] * keep : 0.0f;
+}
+
+void core_ops_lora_forward(float *out, float *h, const float *inp, const float *a,
+                           const float *b, int N, int C, int OC, int R, float scale, float p,
+                           uint64_t seed, float *xd)
+{
+    const float *x = inp;
+    if (p > 0.0f) {
+        lora_drop(xd, inp, (size_t)N * C, p, seed);
+        x = xd;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, R, C, 1.0f, x, C, a, C, 0.0f, h, R);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, scale, h, R, b, R, 1.0f, out,
+                OC);
+}
+
+void core_ops_lora_backward(float *dinp, float *da, float *db, const float *dout,
+                            const float *h, const float *inp, const float *a, const float *b,
+                            int N, int C, int OC, int R, float scale, float p, uint64_t seed,
+                            float *dh, float *xd)
+{
+    /* dh = scale dout B ; dB += scale dout^T h */
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, scale, dout, OC, b, R, 0.0f,
+                dh, R);
+    if (db)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, scale, dout, OC, h, R,
+                    1.0f, db, R);
+    const float *x = inp;
+    if (p > 0.0f) {
+        lora_drop(xd, inp, (size_t)N * C, p, seed);
+        x = xd;
+    }
+    if (da)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, C, N, 1.0f, dh, R, x, C, 1.0f,
+                    da, C);
+    if (!dinp)
+        return;
+    if (p <= 0.0f) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1.0f, dh, R, a, C, 1.0f,
+                    dinp, C);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1.0f, dh, R, a, C, 0.0f, xd,
+                C);
+    float keep = 1.0f / (1.0f - p);
+    size_t n = (size_t)N * C;
+    for (size_t i = 0; i < n; i++)
+        if (core_ops_dropout_keep(seed, i, p))
+            dinp[i] += xd[i] * keep;
+}
