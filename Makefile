@@ -20,7 +20,7 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 
 OPT      ?= -O2 -march=x86-64-v2 -mtune=native
-WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wno-format-truncation
 ifeq ($(CI),true)
 WARN     += -Werror
 endif
