@@ -9,6 +9,8 @@
 #include "core/bz.h"
 #include "core/model.h"
 #include "core/ops.h"
+#include "core/optim.h"
+#include "core/train.h"
 #include "core/pool.h"
 #include "core/lora.h"
 
