@@ -13,5 +13,7 @@
 #include "core/train.h"
 #include "core/pool.h"
 #include "core/lora.h"
+#include "core/kernels.h"
+#include "core/forward.h"
 
 #endif
