@@ -88,6 +88,11 @@ void ds_record_cleanup(struct ds_record *r);
  * Borrowed from r. */
 const char *ds_record_prompt(const struct ds_record *r);
 const char *ds_record_response(const struct ds_record *r);
+/* Rule flags of a parsed record: EMPTY, REFUSAL, REPEAT, LONG, PREF (DUP needs the
+ * whole dataset; BAD and EDITED are kept from r->flags). */
+unsigned ds_record_flags(const struct ds_record *r);
+/* A response longer than this many code points is flagged DS_F_LONG. */
+#define DS_LONG_CHARS 8000
 
 /* Parse one JSON text (one line or one array element) as format fmt (DS_FMT_UNKNOWN:
  * detect). sub selects the instance for Self-Instruct (0 otherwise). On error the
@@ -167,6 +172,11 @@ int ds_edit(struct ds_dataset *ds, const char *id, const struct ds_msg *msgs, in
  * affected are reported through first_id (borrowed, may be NULL). */
 int ds_undo(struct ds_dataset *ds, const char **first_id, struct bz_err *err);
 int ds_redo(struct ds_dataset *ds, const char **first_id, struct bz_err *err);
+/* Drop the edit of record id (back to the source text), as a new undoable step. */
+int ds_revert_edit(struct ds_dataset *ds, const char *id, struct bz_err *err);
+/* Depth of the undo and redo stacks (for the TUI's hints). */
+size_t ds_undo_depth(struct ds_dataset *ds);
+size_t ds_redo_depth(struct ds_dataset *ds);
 /* Status of an id from the journal state (DS_PENDING when undecided). */
 int ds_status(struct ds_dataset *ds, const char *id);
 /* Lines skipped while replaying the journal (torn tail), for a warning. */

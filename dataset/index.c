@@ -1,0 +1,445 @@
+/*
+ * index.c: the background indexer of a mapped dataset: the index pass (record byte
+ * ranges) and the analysis pass (one summary per record).
+ *
+ * Key ideas: the index pass never parses JSON. JSON lines are split with memchr;
+ * a JSON array (or a stream of pretty-printed objects) is split by a scanner that
+ * knows only strings (skipped with memchr on '"') and brackets. Entries go into
+ * chunks that never move, and the count is published with a release store, so
+ * readers in other threads see records as soon as they exist. The analysis pass
+ * then parses each record once (cJSON, without meta), keeps a 24-byte summary and
+ * commits counts under the mutex in batches.
+ *
+ * Left out: re-indexing a file that changes while open (the map is a snapshot of
+ * what was there; appended records are not seen until the next open).
+ */
+#include "dataset/internal.h"
+
+#include <string.h>
+
+/* ---------------------------------------------------------------- scanning */
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\n' || c == '\r' || c == '\t';
+}
+
+/* After the opening quote: the byte after the closing quote, or NULL. */
+static const char *skip_string(const char *p, const char *end)
+{
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q)
+            return NULL;
+        size_t bs = 0;
+        while (q - bs > p && q[-1 - (ptrdiff_t)bs] == '\\')
+            bs++;
+        if ((bs & 1) == 0)
+            return q + 1;
+        p = q + 1;
+    }
+}
+
+/* Structural bytes for the bracket scanner. */
+static const unsigned char structural[256] = {
+    ['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
+};
+
+const char *ds__scan_value(const char *p, const char *end)
+{
+    if (p >= end)
+        return NULL;
+    if (*p == '"')
+        return skip_string(p + 1, end);
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != ']' && *p != '}' && !is_ws(*p))
+            p++;
+        return p;
+    }
+    int depth = 0;
+    while (p < end) {
+        while (p < end && !structural[(unsigned char)*p])
+            p++;
+        if (p >= end)
+            break;
+        char c = *p;
+        if (c == '"') {
+            p = skip_string(p + 1, end);
+            if (!p)
+                return NULL;
+            continue;
+        }
+        if (c == '{' || c == '[') {
+            depth++;
+        } else if (--depth == 0) {
+            return p + 1;
+        }
+        p++;
+    }
+    return NULL;
+}
+
+int ds__detect_layout(const char *p, size_t n)
+{
+    const char *end = p + n;
+    while (p < end && is_ws(*p))
+        p++;
+    if (p < end && *p == '[')
+        return DS__ARRAY;
+    if (p >= end || *p != '{')
+        return DS__JSONL;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    const char *le = nl ? nl : end;
+    const char *e = ds__scan_value(p, le);
+    if (e) {
+        while (e < le && is_ws(*e))
+            e++;
+        if (e == le)
+            return DS__JSONL;
+    }
+    /* a first line that opens an object and stops at a structural point is a
+     * pretty-printed object; anything else is a JSON line with something wrong */
+    const char *t = le;
+    while (t > p && is_ws(t[-1]))
+        t--;
+    char last = t[-1];
+    if (last == '{' || last == '[' || last == ',' || last == ':')
+        return DS__STREAM;
+    return DS__JSONL;
+}
+
+/* ---------------------------------------------------------------- index pass */
+
+static int push_ent(struct ds_dataset *ds, uint64_t off, size_t len, size_t line)
+{
+    size_t n = atomic_load_explicit(&ds->n_ent, memory_order_relaxed);
+    size_t c = n >> DS__CHUNK_BITS;
+    if (c >= DS__MAX_CHUNKS)
+        return bz_errf(&ds->index_err, BZ_ERANGE, "%s: more than %u records", ds->path,
+                       DS__MAX_CHUNKS * DS__CHUNK);
+    if (len > UINT32_MAX)
+        return bz_errf(&ds->index_err, BZ_ERANGE, "%s:%zu: record longer than 4 GiB", ds->path,
+                       line);
+    if (!ds->ent[c]) {
+        ds->ent[c] = malloc(DS__CHUNK * sizeof(struct ds__ent));
+        if (!ds->ent[c])
+            return bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory indexing", ds->path);
+    }
+    struct ds__ent *e = &ds->ent[c][n & (DS__CHUNK - 1)];
+    e->off = off;
+    e->len = (uint32_t)len;
+    e->line = line > UINT32_MAX ? UINT32_MAX : (uint32_t)line;
+    atomic_store_explicit(&ds->n_ent, n + 1, memory_order_release);
+    return 0;
+}
+
+static int push_record(struct ds_dataset *ds, const char *p, size_t len, size_t line)
+{
+    uint64_t off = (uint64_t)(p - ds->map);
+    int k = 1;
+    if (ds->expand_instances) {
+        k = ds__count_instances(p, len);
+        if (k < 1)
+            k = 1; /* a bad element is one bad row */
+    }
+    for (int i = 0; i < k; i++) {
+        int rc = push_ent(ds, off, len, line);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+#define PROGRESS_STEP (1u << 20)
+
+static int index_jsonl(struct ds_dataset *ds)
+{
+    const char *base = ds->map, *p = base + ds->start, *end = base + ds->size;
+    const char *report = p + PROGRESS_STEP;
+    size_t line = 1;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *e = nl ? nl : end;
+        size_t len = (size_t)(e - p);
+        if (len && e[-1] == '\r')
+            len--;
+        int blank = 1;
+        for (size_t i = 0; i < len; i++) {
+            if (!is_ws(p[i])) {
+                blank = 0;
+                break;
+            }
+        }
+        if (!blank) {
+            int rc = push_record(ds, p, len, line);
+            if (rc < 0)
+                return rc;
+        }
+        line++;
+        p = e + 1;
+        if (p >= report) {
+            atomic_store_explicit(&ds->bytes_done, (uint64_t)(p - base), memory_order_relaxed);
+            report = p + PROGRESS_STEP;
+            if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
+                return BZ_ECANCELED;
+        }
+    }
+    return 0;
+}
+
+static size_t count_nl(const char *p, const char *e)
+{
+    size_t n = 0;
+    for (; p < e; p++)
+        n += *p == '\n';
+    return n;
+}
+
+static int index_values(struct ds_dataset *ds)
+{
+    const char *base = ds->map, *p = base + ds->start, *end = base + ds->size;
+    const char *report = p + PROGRESS_STEP, *counted = p;
+    size_t line = 1;
+    while (p < end && is_ws(*p))
+        p++;
+    if (ds->layout == DS__ARRAY)
+        p++; /* '[' */
+    for (;;) {
+        while (p < end && (is_ws(*p) || *p == ','))
+            p++;
+        if (p >= end)
+            break;
+        if (ds->layout == DS__ARRAY && *p == ']')
+            break;
+        line += count_nl(counted, p);
+        counted = p;
+        const char *e = ds__scan_value(p, end);
+        if (!e || e == p)
+            e = e == p ? p + 1 : end; /* a stray byte, or a value that never closes */
+        int rc = push_record(ds, p, (size_t)(e - p), line);
+        if (rc < 0)
+            return rc;
+        p = e;
+        if (p >= report) {
+            atomic_store_explicit(&ds->bytes_done, (uint64_t)(p - base), memory_order_relaxed);
+            report = p + PROGRESS_STEP;
+            if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
+                return BZ_ECANCELED;
+        }
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- analysis pass */
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t c = 16;
+    while (c < n)
+        c <<= 1;
+    return c;
+}
+
+/* Column (1-based, bytes) of map[off] in its line. */
+static size_t col_of(struct ds_dataset *ds, uint64_t off)
+{
+    const char *s = ds->map + ds->start, *p = ds->map + off;
+    const char *nl = p > s ? memrchr(s, '\n', (size_t)(p - s)) : NULL;
+    return (size_t)(p - (nl ? nl + 1 : s)) + 1;
+}
+
+int ds__parse_ent(struct ds_dataset *ds, size_t i, int with_meta, struct ds_record *rec,
+                  struct bz_err *err)
+{
+    struct ds__ent *e = ds__ent_at(ds, i);
+    int sub = 0;
+    if (ds->expand_instances)
+        while ((size_t)sub < i && ds__ent_at(ds, i - (size_t)sub - 1)->off == e->off)
+            sub++;
+    int fmt = ds->fmt_override ? ds->fmt_override
+                               : ds->expand_instances ? DS_FMT_SELFINSTRUCT : DS_FMT_UNKNOWN;
+    const char *text = ds->map + e->off;
+    size_t col = ds->layout == DS__JSONL ? 1 : 0;
+    struct bz_err e1 = {0};
+    int rc = ds__parse_at(text, e->len, fmt, sub, ds->path, e->line, col ? col : 1, with_meta,
+                          rec, &e1);
+    if (rc < 0 && !col) {
+        /* the error place needs the element's real column: compute it only now */
+        ds_record_cleanup(rec);
+        bz_err_clear(&e1);
+        rc = ds__parse_at(text, e->len, fmt, sub, ds->path, e->line, col_of(ds, e->off),
+                          with_meta, rec, &e1);
+    }
+    rec->index = i;
+    if (rc < 0) {
+        rec->flags = DS_F_BAD;
+        rec->line = e->line;
+        if (err && !err->code)
+            *err = e1;
+        return rc;
+    }
+    return 0;
+}
+
+static void idt_insert(struct ds_dataset *ds, uint64_t h)
+{
+    size_t mask = ds->idt_cap - 1, j = (size_t)h & mask;
+    if (h == 0)
+        h = 1;
+    while (ds->idt_key[j] && ds->idt_key[j] != h)
+        j = (j + 1) & mask;
+    ds->idt_key[j] = h;
+    ds->idt_mult[j]++;
+}
+
+void ds__idt_add(struct ds_dataset *ds, uint64_t h)
+{
+    idt_insert(ds, h);
+}
+
+uint32_t ds__idt_mult(struct ds_dataset *ds, uint64_t h)
+{
+    if (!ds->idt_cap)
+        return 0;
+    if (h == 0)
+        h = 1;
+    size_t mask = ds->idt_cap - 1, j = (size_t)h & mask;
+    while (ds->idt_key[j]) {
+        if (ds->idt_key[j] == h)
+            return ds->idt_mult[j];
+        j = (j + 1) & mask;
+    }
+    return 0;
+}
+
+/* Exact-duplicate set: open addressing on the normalized content hash. */
+struct dupset {
+    uint64_t *k;
+    size_t cap;
+};
+
+static int dupset_seen(struct dupset *d, uint64_t h)
+{
+    if (h == 0)
+        h = 1;
+    size_t mask = d->cap - 1, j = (size_t)h & mask;
+    while (d->k[j]) {
+        if (d->k[j] == h)
+            return 1;
+        j = (j + 1) & mask;
+    }
+    d->k[j] = h;
+    return 0;
+}
+
+#define BATCH 256
+#define MAX_BAD_MSGS 1000
+
+struct pending_bad {
+    char msg[256];
+};
+
+static int analyse(struct ds_dataset *ds)
+{
+    size_t n = atomic_load_explicit(&ds->n_ent, memory_order_acquire);
+    size_t cap = pow2_at_least(n + n / 2 + 1);
+    uint64_t *keys = calloc(cap, sizeof *keys);
+    uint32_t *mult = calloc(cap, sizeof *mult);
+    struct dupset dups = {calloc(cap, sizeof(uint64_t)), cap};
+    if (!keys || !mult || !dups.k) {
+        free(keys);
+        free(mult);
+        free(dups.k);
+        return bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory for the analysis pass",
+                       ds->path);
+    }
+    pthread_mutex_lock(&ds->mu);
+    ds->idt_key = keys;
+    ds->idt_mult = mult;
+    ds->idt_cap = cap;
+    pthread_mutex_unlock(&ds->mu);
+
+    static _Thread_local struct pending_bad bad[BATCH];
+    int rc = 0;
+    for (size_t b0 = 0; b0 < n && rc == 0; b0 += BATCH) {
+        size_t b1 = BZ_MIN(n, b0 + BATCH), nbad = 0;
+        size_t c = b0 >> DS__CHUNK_BITS;
+        if (!ds->sum[c]) {
+            ds->sum[c] = malloc(DS__CHUNK * sizeof(struct ds__sum));
+            if (!ds->sum[c]) {
+                rc = bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory", ds->path);
+                break;
+            }
+        }
+        for (size_t i = b0; i < b1; i++) {
+            struct ds_record r;
+            struct bz_err e = {0};
+            struct ds__sum *s = ds__sum_at(ds, i);
+            memset(s, 0, sizeof *s);
+            if (ds__parse_ent(ds, i, 0, &r, &e) < 0) {
+                s->flags = DS_F_BAD;
+                if (nbad < BATCH)
+                    memcpy(bad[nbad++].msg, e.msg, sizeof e.msg);
+            } else {
+                s->id_hash = bz_hash64(r.id, strlen(r.id));
+                s->prompt_chars = (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_prompt(&r)),
+                                                   (size_t)UINT32_MAX);
+                s->response_chars = (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_response(&r)),
+                                                     (size_t)UINT32_MAX);
+                s->flags = (uint16_t)ds__rules_flags(&r);
+                if (dupset_seen(&dups, ds__rules_dup_hash(&r)))
+                    s->flags |= DS_F_DUP;
+                s->format = (uint8_t)r.format;
+            }
+            ds_record_cleanup(&r);
+        }
+        pthread_mutex_lock(&ds->mu);
+        for (size_t i = b0; i < b1; i++) {
+            struct ds__sum *s = ds__sum_at(ds, i);
+            if (s->flags & DS_F_BAD) {
+                ds->n_bad++;
+                continue;
+            }
+            idt_insert(ds, s->id_hash);
+            struct ds__jent *je = ds__jt_find(ds, s->id_hash, NULL);
+            ds->st_count[je ? je->status : DS_PENDING]++;
+            ds->n_dup += (s->flags & DS_F_DUP) != 0;
+            ds->n_empty += (s->flags & DS_F_EMPTY) != 0;
+            ds->n_refusal += (s->flags & DS_F_REFUSAL) != 0;
+            ds->per_format[s->format]++;
+        }
+        for (size_t k = 0; k < nbad && ds->n_bad_msgs < MAX_BAD_MSGS; k++) {
+            if (ds->n_bad_msgs == ds->cap_bad_msgs) {
+                ds->cap_bad_msgs = ds->cap_bad_msgs ? ds->cap_bad_msgs * 2 : 16;
+                ds->bad_msgs = bz_realloc(ds->bad_msgs, ds->cap_bad_msgs * sizeof(char *));
+            }
+            ds->bad_msgs[ds->n_bad_msgs++] = bz_strdup(bad[k].msg);
+        }
+        atomic_store_explicit(&ds->n_sum, b1, memory_order_release);
+        pthread_mutex_unlock(&ds->mu);
+        if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
+            rc = BZ_ECANCELED;
+    }
+    free(dups.k);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- driver */
+
+int ds__index_run(struct ds_dataset *ds)
+{
+    int rc = ds->layout == DS__JSONL ? index_jsonl(ds) : index_values(ds);
+    atomic_store_explicit(&ds->bytes_done, ds->size, memory_order_relaxed);
+    atomic_store_explicit(&ds->indexed, 1, memory_order_release);
+    if (rc == 0)
+        rc = analyse(ds);
+    ds->index_rc = rc;
+    atomic_store_explicit(&ds->finished, 1, memory_order_release);
+    return rc;
+}
+
+void *ds__index_thread(void *arg)
+{
+    ds__index_run(arg);
+    return NULL;
+}
