@@ -8,6 +8,8 @@
 
 #include "core/bz.h"
 #include "core/model.h"
+#include "core/gguf.h"
+#include "core/quant.h"
 #include "core/ops.h"
 #include "core/optim.h"
 #include "core/train.h"

@@ -78,6 +78,7 @@ struct core_layer {
 };
 
 struct core_vocab; /* core/tokenizer.h */
+struct core_gguf;  /* core/gguf.h */
 
 struct core_model {
     struct core_model_config cfg;
@@ -92,6 +93,12 @@ struct core_model {
     char *name;                      /* general.name or the file name */
     char *path;                      /* where it was loaded from */
     void *priv;                      /* loader state: mmaps, owned slabs */
+    /* Added by the model-files part: */
+    struct core_tensor *rope_freqs;  /* optional (HS/2) RoPE frequency factors (Llama 3.1) */
+    struct core_gguf *gguf;          /* metadata (tokenizer.ggml.*, general.*): the GGUF
+                                        file itself, or one synthesized in memory from a
+                                        llama2.c tokenizer.bin; NULL when there is none */
+    const char *format;              /* "gguf", "llama2c" or "hf" */
 };
 
 /* Open a model: a .gguf file, a llama2.c .bin (tokenizer.bin beside it or given by
@@ -106,7 +113,31 @@ uint64_t core_model_params(const struct core_model *m);
 size_t core_type_block_bytes(int type);
 int core_type_block_elems(int type);
 const char *core_type_name(int type);
+/* The type id for a name ("f16", "Q8_0"; case-insensitive), or -1. */
+int core_type_from_name(const char *name);
 /* Dequantize n elements (a multiple of the block size) of type from src to dst. */
 int core_dequant_row(int type, const void *src, float *dst, int64_t n);
+
+/* Elements of a tensor (product of ne). */
+int64_t core_tensor_nelems(const struct core_tensor *t);
+/* A model tensor by its GGUF name ("blk.0.attn_q.weight"); NULL when absent. */
+struct core_tensor *core_model_tensor(const struct core_model *m, const char *name);
+/* Write the model as GGUF v3: architecture keys from cfg, every other metadata key
+ * of m->gguf (tokenizer, chat template, ...), every tensor. type (F32, F16, BF16 or
+ * Q8_0) applies to 2-D tensors; 1-D tensors stay F32, and a 2-D tensor whose rows
+ * are not a whole number of blocks falls back to F16 (a line per fallback goes to
+ * `report` when given). Streams through tmp + fsync + rename. */
+int core_model_save_gguf(const struct core_model *m, const char *path, int type,
+                         struct bz_buf *report, struct bz_err *err);
+
+/* Loader internals shared by core/model.c, llama2c.c and hf.c; not for other modules. */
+/* Run fn(p) when the model is freed (mmaps, slabs, open files), in reverse order. */
+void core_model__defer(struct core_model *m, void (*fn)(void *), void *p);
+/* Point tok_embd/out_norm/output/layers at m->tensors by name and check every shape
+ * against cfg; refuse tensor types that cannot be computed with. */
+int core_model__bind(struct core_model *m, struct bz_err *err);
+/* Fill m from a llama2.c checkpoint / a Hugging Face directory (cfg, tensors, gguf). */
+int core_llama2c_load(struct core_model *m, const char *path, struct bz_err *err);
+int core_hf_load(struct core_model *m, const char *dir, struct bz_err *err);
 
 #endif
