@@ -17,5 +17,6 @@
 #include "core/lora.h"
 #include "core/kernels.h"
 #include "core/forward.h"
+#include "core/sample.h"
 
 #endif
