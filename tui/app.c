@@ -1,10 +1,581 @@
 /*
- * app.c: placeholder until the Data view lands (this commit only lays the build).
+ * app.c: the workbench program: curses set-up, the libuv loop (stdin by uv_poll,
+ * SIGWINCH by uv_signal, a frame timer capped at ~30 fps that draws only when
+ * something is dirty, a tick that follows background indexing and runs search
+ * steps), key dispatch through the one key table, and the overlays (help,
+ * prompt, confirmation, filter menu, bulk menu).
+ *
+ * Callbacks change state and mark it dirty; drawing happens in one place.
  */
+#include <curses.h>
+#include <locale.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "tui/internal.h"
 #include "tui/tui.h"
+
+#define FRAME_MS 33
+
+struct app_loop {
+    uv_loop_t loop;
+    uv_poll_t input;
+    uv_signal_t winch, term, hup;
+    uv_timer_t frame, tick;
+};
+
+static struct tui_app *the_app;
+static struct app_loop *the_loop;
+
+/* ---------------------------------------------------------------- drawing */
+
+static void draw_box(int y, int x, int h, int w, const char *title)
+{
+    attrset(A_NORMAL);
+    for (int r = 0; r < h; r++) {
+        move(y + r, x);
+        for (int c = 0; c < w; c++)
+            addch(' ');
+    }
+    mvaddstr(y, x, "┌");
+    mvaddstr(y, x + w - 1, "┐");
+    mvaddstr(y + h - 1, x, "└");
+    mvaddstr(y + h - 1, x + w - 1, "┘");
+    for (int c = 1; c < w - 1; c++) {
+        mvaddstr(y, x + c, "─");
+        mvaddstr(y + h - 1, x + c, "─");
+    }
+    for (int r = 1; r < h - 1; r++) {
+        mvaddstr(y + r, x, "│");
+        mvaddstr(y + r, x + w - 1, "│");
+    }
+    attron(A_BOLD);
+    mvaddstr(y, x + 2, title);
+    attroff(A_BOLD);
+}
+
+static void draw_help(struct tui_app *app)
+{
+    int w = BZ_MIN(app->cols - 4, 70), h = app->rows - 2;
+    int x = (app->cols - w) / 2, y = 1;
+    draw_box(y, x, h, w, " Keys (Esc or ? closes, j/k scroll) ");
+    int line = 0, shown = 0;
+    for (size_t i = 0; i < tui_n_bindings; i++) {
+        if (!tui_bindings[i].help)
+            continue;
+        if (line++ < app->help_scroll)
+            continue;
+        if (shown >= h - 3)
+            break;
+        attron(A_BOLD);
+        mvaddnstr(y + 1 + shown, x + 2, tui_bindings[i].keyname, w - 4);
+        attroff(A_BOLD);
+        mvaddnstr(y + 1 + shown, x + 20, tui_bindings[i].help, w - 22);
+        shown++;
+    }
+    mvaddnstr(y + h - 2, x + 2, "Mouse: wheel scrolls, click selects.", w - 4);
+}
+
+static void draw_filter(struct tui_app *app)
+{
+    static const char *status[] = {"all", "pending", "accepted", "rejected", "flagged", "bad"};
+    static const struct { int key; unsigned flag; const char *name; } flags[] = {
+        {'d', DS_F_DUP, "duplicate"}, {'e', DS_F_EMPTY, "empty response"},
+        {'r', DS_F_REFUSAL, "refusal"}, {'l', DS_F_REPEAT, "repetition loop"},
+        {'L', DS_F_LONG, "long"}, {'E', DS_F_EDITED, "edited"},
+    };
+    struct tui_filter *f = &app->data.filter;
+    int w = BZ_MIN(app->cols - 4, 64), h = 19;
+    int x = (app->cols - w) / 2, y = BZ_MAX(1, (app->rows - h) / 2);
+    if (h > app->rows - 1)
+        h = app->rows - 1;
+    draw_box(y, x, h, w, " Filter (Enter or Esc closes) ");
+    int r = y + 1;
+    mvaddstr(r++, x + 2, "status");
+    for (int i = 0; i < TUI_SF__COUNT && r < y + h - 1; i++, r++)
+        mvprintw(r, x + 4, "%d  %s %s", i, f->status == i ? "(*)" : "( )", status[i]);
+    if (r < y + h - 1)
+        mvaddstr(r++, x + 2, "rule flags (all selected must hold)");
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(flags) && r < y + h - 1; i++, r++)
+        mvprintw(r, x + 4, "%c  [%c] %s", flags[i].key, (f->need_flags & flags[i].flag) ? 'x' : ' ',
+                 flags[i].name);
+    char lo[32] = "any", hi[32] = "any";
+    if (f->min_chars >= 0)
+        snprintf(lo, sizeof lo, "%ld", f->min_chars);
+    if (f->max_chars >= 0)
+        snprintf(hi, sizeof hi, "%ld", f->max_chars);
+    if (r < y + h - 1)
+        mvprintw(r++, x + 2, "<  min response chars: %s    >  max: %s", lo, hi);
+    if (r < y + h - 1)
+        mvaddstr(r++, x + 2, "c  clear the filter");
+}
+
+static void draw_overlay(struct tui_app *app)
+{
+    int y = app->rows - 1;
+    switch (app->overlay) {
+    case TUI_OV_HELP:
+        draw_help(app);
+        break;
+    case TUI_OV_FILTER:
+        draw_filter(app);
+        break;
+    case TUI_OV_PROMPT: {
+        static const char *label[] = {"/", "min response chars: ", "max response chars: "};
+        move(y, 0);
+        clrtoeol();
+        attron(A_BOLD);
+        mvaddstr(y, 0, label[app->prompt_kind]);
+        attroff(A_BOLD);
+        addnstr(app->prompt, (int)app->prompt_len);
+        curs_set(1);
+        return;
+    }
+    case TUI_OV_CONFIRM:
+        move(y, 0);
+        clrtoeol();
+        attron(A_BOLD);
+        mvaddnstr(y, 0, app->question, app->cols - 1);
+        attroff(A_BOLD);
+        break;
+    case TUI_OV_BULK: {
+        char buf[256];
+        snprintf(buf, sizeof buf, "bulk on %zu %s: a accept  x reject  f flag  r reset  Esc "
+                 "cancel", tui_data_bulk_count(&app->data),
+                 app->data.n_marked ? "marked records" : "records shown by the filter");
+        move(y, 0);
+        clrtoeol();
+        attron(A_BOLD);
+        mvaddnstr(y, 0, buf, app->cols - 1);
+        attroff(A_BOLD);
+        break;
+    }
+    default:
+        break;
+    }
+    curs_set(0);
+}
+
+static void draw(struct tui_app *app)
+{
+    double t0 = bz_now();
+    tui_view_data_draw(app);
+    draw_overlay(app);
+    if (app->overlay != TUI_OV_PROMPT)
+        move(app->rows - 1, app->cols - 1);
+    refresh();
+    app->dirty = 0;
+    app->last_draw = bz_now();
+    app->last_draw_ms = (app->last_draw - t0) * 1e3;
+}
+
+static void on_frame(uv_timer_t *t)
+{
+    struct tui_app *app = t->data;
+    if (app->dirty)
+        draw(app);
+}
+
+void tui_app_dirty(struct tui_app *app)
+{
+    app->dirty = 1;
+    if (!the_loop || uv_is_active((uv_handle_t *)&the_loop->frame))
+        return;
+    double since = (bz_now() - app->last_draw) * 1e3;
+    uint64_t wait = since >= FRAME_MS ? 0 : (uint64_t)(FRAME_MS - since);
+    uv_timer_start(&the_loop->frame, on_frame, wait, 0);
+}
+
+/* ---------------------------------------------------------------- overlays' keys */
+
+static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
+{
+    struct tui_data *d = &app->data;
+    if (!is_key && (ch == 27)) {
+        app->overlay = TUI_OV_NONE;
+        return;
+    }
+    if ((is_key && (ch == KEY_BACKSPACE)) || (!is_key && (ch == 127 || ch == 8))) {
+        while (app->prompt_len > 0) {
+            unsigned char c = (unsigned char)app->prompt[--app->prompt_len];
+            if ((c & 0xC0) != 0x80)
+                break;
+        }
+        app->prompt[app->prompt_len] = '\0';
+        return;
+    }
+    if ((is_key && ch == KEY_ENTER) || (!is_key && (ch == '\n' || ch == '\r'))) {
+        app->overlay = TUI_OV_NONE;
+        if (app->prompt_kind == TUI_PROMPT_SEARCH) {
+            if (app->prompt_len)
+                tui_data_search_start(d, app->prompt, 1);
+            tui_view_data_search_changed();
+        } else {
+            struct tui_filter f = d->filter;
+            char *end;
+            long v = app->prompt_len ? strtol(app->prompt, &end, 10) : -1;
+            if (app->prompt_len && (*end || v < 0)) {
+                tui_data_msg(d, 1, "'%s' is not a number of characters", app->prompt);
+                app->overlay = TUI_OV_FILTER;
+                return;
+            }
+            if (app->prompt_kind == TUI_PROMPT_MIN_LEN)
+                f.min_chars = v;
+            else
+                f.max_chars = v;
+            tui_data_set_filter(d, &f);
+            app->overlay = TUI_OV_FILTER;
+        }
+        return;
+    }
+    if (is_key || ch < 0x20)
+        return;
+    char mb[8];
+    int n = wctomb(mb, (wchar_t)ch);
+    if (n > 0 && app->prompt_len + (size_t)n < sizeof app->prompt - 1) {
+        memcpy(app->prompt + app->prompt_len, mb, (size_t)n);
+        app->prompt_len += (size_t)n;
+        app->prompt[app->prompt_len] = '\0';
+    }
+}
+
+static void open_prompt(struct tui_app *app, int kind)
+{
+    app->overlay = TUI_OV_PROMPT;
+    app->prompt_kind = kind;
+    app->prompt_len = 0;
+    app->prompt[0] = '\0';
+}
+
+static void filter_key(struct tui_app *app, int ch)
+{
+    struct tui_data *d = &app->data;
+    struct tui_filter f = d->filter;
+    switch (ch) {
+    case 27: case '\n': case '\r': case 'q': case 'F':
+        app->overlay = TUI_OV_NONE;
+        return;
+    case 'd': f.need_flags ^= DS_F_DUP; break;
+    case 'e': f.need_flags ^= DS_F_EMPTY; break;
+    case 'r': f.need_flags ^= DS_F_REFUSAL; break;
+    case 'l': f.need_flags ^= DS_F_REPEAT; break;
+    case 'L': f.need_flags ^= DS_F_LONG; break;
+    case 'E': f.need_flags ^= DS_F_EDITED; break;
+    case '<': open_prompt(app, TUI_PROMPT_MIN_LEN); return;
+    case '>': open_prompt(app, TUI_PROMPT_MAX_LEN); return;
+    case 'c': f.status = TUI_SF_ALL; f.need_flags = 0; f.min_chars = f.max_chars = -1; break;
+    default:
+        if (ch >= '0' && ch < '0' + TUI_SF__COUNT)
+            f.status = ch - '0';
+        else
+            return;
+    }
+    tui_data_set_filter(d, &f);
+}
+
+static void bulk_key(struct tui_app *app, int ch)
+{
+    int op = -1;
+    switch (ch) {
+    case 'a': op = DS_OP_ACCEPT; break;
+    case 'x': op = DS_OP_REJECT; break;
+    case 'f': op = DS_OP_FLAG; break;
+    case 'r': op = DS_OP_RESET; break;
+    default: app->overlay = TUI_OV_NONE; return;
+    }
+    size_t n = tui_data_bulk_count(&app->data);
+    snprintf(app->question, sizeof app->question, "%s %zu %s? [y/N] ", ds_op_name(op), n,
+             app->data.n_marked ? "marked records" : "records shown by the filter");
+    app->question[0] = (char)(app->question[0] - 'a' + 'A');
+    app->confirm_op = op;
+    app->overlay = TUI_OV_CONFIRM;
+}
+
+/* ---------------------------------------------------------------- input */
+
+static void handle_mouse(struct tui_app *app)
+{
+    MEVENT ev;
+    if (getmouse(&ev) != OK)
+        return;
+    if (ev.bstate & BUTTON4_PRESSED)
+        tui_view_data_mouse(app, ev.y, ev.x, -1, 0);
+#ifdef BUTTON5_PRESSED
+    else if (ev.bstate & BUTTON5_PRESSED)
+        tui_view_data_mouse(app, ev.y, ev.x, 1, 0);
+#endif
+    else if (ev.bstate & (BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON1_RELEASED))
+        tui_view_data_mouse(app, ev.y, ev.x, 0, 1);
+}
+
+static void handle_key(struct tui_app *app, wint_t ch, int is_key)
+{
+    struct tui_data *d = &app->data;
+    if (is_key && ch == KEY_MOUSE) {
+        handle_mouse(app);
+        return;
+    }
+    if (is_key && ch == KEY_RESIZE)
+        return;
+    switch (app->overlay) {
+    case TUI_OV_PROMPT:
+        prompt_key(app, ch, is_key);
+        return;
+    case TUI_OV_HELP:
+        if (ch == 'j' || (is_key && ch == KEY_DOWN))
+            app->help_scroll++;
+        else if ((ch == 'k' || (is_key && ch == KEY_UP)) && app->help_scroll > 0)
+            app->help_scroll--;
+        else
+            app->overlay = TUI_OV_NONE;
+        return;
+    case TUI_OV_FILTER:
+        if (!is_key)
+            filter_key(app, (int)ch);
+        return;
+    case TUI_OV_BULK:
+        bulk_key(app, is_key ? 0 : (int)ch);
+        return;
+    case TUI_OV_CONFIRM:
+        app->overlay = TUI_OV_NONE;
+        if (!is_key && (ch == 'y' || ch == 'Y'))
+            tui_data_bulk(d, app->confirm_op);
+        else
+            tui_data_msg(d, 0, "canceled");
+        return;
+    default:
+        break;
+    }
+    if (!is_key && ch == 27) {
+        d->msg[0] = '\0';
+        return;
+    }
+    int key = (int)ch;
+    int action = tui_keys_action(key);
+    d->msg[0] = d->search_dir ? d->msg[0] : '\0';
+    switch (action) {
+    case TUI_A_QUIT: app->quit = 1; break;
+    case TUI_A_HELP: app->overlay = TUI_OV_HELP; app->help_scroll = 0; break;
+    case TUI_A_SEARCH: open_prompt(app, TUI_PROMPT_SEARCH); break;
+    case TUI_A_FILTER: app->overlay = TUI_OV_FILTER; break;
+    case TUI_A_BULK:
+        if (tui_data_bulk_count(d) == 0)
+            tui_data_msg(d, 0, "nothing to apply a bulk decision to");
+        else
+            app->overlay = TUI_OV_BULK;
+        break;
+    case TUI_A_REDRAW: clearok(curscr, TRUE); break;
+    case TUI_A_NONE:
+        if (key > 0)
+            tui_data_msg(d, 0, "no action on this key (? shows the keys)");
+        break;
+    default: tui_view_data_key(app, action); break;
+    }
+}
+
+static void on_input(uv_poll_t *h, int status, int events)
+{
+    struct tui_app *app = h->data;
+    wint_t ch;
+    int rc;
+    while ((rc = get_wch(&ch)) != ERR) {
+        handle_key(app, ch, rc == KEY_CODE_YES);
+        if (app->quit)
+            break;
+    }
+    if (app->quit)
+        uv_stop(&the_loop->loop);
+    tui_app_dirty(app);
+}
+
+static void resize(struct tui_app *app)
+{
+    struct winsize ws;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+        resizeterm(ws.ws_row, ws.ws_col);
+    app->rows = LINES;
+    app->cols = COLS;
+    clearok(curscr, TRUE);
+    tui_app_dirty(app);
+}
+
+static void on_winch(uv_signal_t *s, int sig)
+{
+    resize(s->data);
+}
+
+static void on_term(uv_signal_t *s, int sig)
+{
+    struct tui_app *app = s->data;
+    app->quit = 1;
+    uv_stop(&the_loop->loop);
+}
+
+/* Follows background indexing and runs search steps; fast while either is busy. */
+static void on_tick(uv_timer_t *t)
+{
+    struct tui_app *app = t->data;
+    struct tui_data *d = &app->data;
+    struct ds_progress p;
+    ds_progress(d->ds, &p);
+    static struct ds_progress last;
+    if (memcmp(&p, &last, sizeof p) != 0) {
+        last = p;
+        tui_app_dirty(app);
+    }
+    if (d->search_dir) {
+        double t0 = bz_now();
+        while (d->search_dir && bz_now() - t0 < 0.008)
+            tui_data_search_step(d, 64, app->list_rows);
+        tui_app_dirty(app);
+    }
+    uint64_t next = d->search_dir ? 1 : (p.finished ? 250 : 50);
+    uv_timer_start(t, on_tick, next, 0);
+}
+
+/* ---------------------------------------------------------------- external programs */
+
+int tui_app_run_external(struct tui_app *app, char *const argv[])
+{
+    def_prog_mode();
+    endwin();
+    pid_t pid = fork();
+    if (pid < 0) {
+        reset_prog_mode();
+        return -errno;
+    }
+    if (pid == 0) {
+        signal(SIGWINCH, SIG_DFL);
+        execvp(argv[0], argv);
+        fprintf(stderr, "bezoar: cannot run %s: %s\n", argv[0], strerror(errno));
+        _exit(127);
+    }
+    int st = 0;
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    reset_prog_mode();
+    resize(app);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static void setup_colors(struct tui_app *app)
+{
+    const char *nc = getenv("NO_COLOR");
+    app->color = has_colors() && !(nc && *nc);
+    if (!app->color)
+        return;
+    start_color();
+    use_default_colors();
+    init_pair(TUI_C_HEADER, COLOR_BLACK, COLOR_CYAN);
+    init_pair(TUI_C_ACCEPTED, COLOR_GREEN, -1);
+    init_pair(TUI_C_REJECTED, COLOR_RED, -1);
+    init_pair(TUI_C_FLAGGED, COLOR_YELLOW, -1);
+    init_pair(TUI_C_BAD, COLOR_MAGENTA, -1);
+    init_pair(TUI_C_MATCH, COLOR_BLACK, COLOR_YELLOW);
+    init_pair(TUI_C_DIM, COLOR_BLUE, -1);
+    init_pair(TUI_C_USER, COLOR_CYAN, -1);
+    init_pair(TUI_C_ASSISTANT, COLOR_GREEN, -1);
+    init_pair(TUI_C_SYSTEM, COLOR_MAGENTA, -1);
+    init_pair(TUI_C_ERROR, COLOR_RED, -1);
+}
+
+static void close_cb(uv_handle_t *h, void *arg)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
 
 int tui_app_main(const char *dataset)
 {
-    return tui_cmd_fail(TUI_EXIT_ERROR, "the workbench is not built yet (dataset %s)",
-                        dataset ? dataset : "demo");
+    char *demo = NULL;
+    if (!dataset) {
+        demo = bz_path_join(tui_assets_dir(), "demo/pairs.jsonl");
+        dataset = demo;
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        free(demo);
+        return tui_cmd_fail(TUI_EXIT_USAGE, "the workbench needs a terminal (use the verbs, "
+                            "e.g. 'bezoar data stats %s', from scripts)", dataset);
+    }
+    struct ds_dataset *ds = NULL;
+    struct bz_err err = {0};
+    struct ds_open_opts opts = {.format = DS_FMT_UNKNOWN, .background = 1};
+    int rc = ds_open(&ds, dataset, &opts, &err);
+    if (rc != 0) {
+        free(demo);
+        return tui_cmd_fail_err(&err, rc);
+    }
+    struct tui_app app;
+    struct app_loop lp;
+    memset(&app, 0, sizeof app);
+    memset(&lp, 0, sizeof lp);
+    the_app = &app;
+    the_loop = &lp;
+    app.dataset_path = bz_strdup(dataset);
+    tui_data_init(&app.data, ds);
+    if (ds_journal_torn(ds))
+        tui_data_msg(&app.data, 1, "the journal had %zu torn line(s) from a crash; ignored",
+                     ds_journal_torn(ds));
+
+    initscr();
+    raw();
+    noecho();
+    nonl();
+    keypad(stdscr, TRUE);
+    nodelay(stdscr, TRUE);
+    set_escdelay(25);
+    curs_set(0);
+    mousemask(BUTTON1_PRESSED | BUTTON1_CLICKED | BUTTON4_PRESSED
+#ifdef BUTTON5_PRESSED
+                  | BUTTON5_PRESSED
+#endif
+              , NULL);
+    mouseinterval(0);
+    setup_colors(&app);
+    app.rows = LINES;
+    app.cols = COLS;
+
+    uv_loop_init(&lp.loop);
+    app.loop = &lp.loop;
+    uv_poll_init(&lp.loop, &lp.input, STDIN_FILENO);
+    lp.input.data = &app;
+    uv_poll_start(&lp.input, UV_READABLE, on_input);
+    uv_signal_init(&lp.loop, &lp.winch);
+    lp.winch.data = &app;
+    uv_signal_start(&lp.winch, on_winch, SIGWINCH);
+    uv_signal_init(&lp.loop, &lp.term);
+    lp.term.data = &app;
+    uv_signal_start(&lp.term, on_term, SIGTERM);
+    uv_signal_init(&lp.loop, &lp.hup);
+    lp.hup.data = &app;
+    uv_signal_start(&lp.hup, on_term, SIGHUP);
+    uv_timer_init(&lp.loop, &lp.frame);
+    lp.frame.data = &app;
+    uv_timer_init(&lp.loop, &lp.tick);
+    lp.tick.data = &app;
+    uv_timer_start(&lp.tick, on_tick, 0, 0);
+
+    draw(&app);
+    uv_run(&lp.loop, UV_RUN_DEFAULT);
+
+    uv_walk(&lp.loop, close_cb, NULL);
+    uv_run(&lp.loop, UV_RUN_DEFAULT);
+    uv_loop_close(&lp.loop);
+    endwin();
+    the_loop = NULL;
+    struct ds_counts c;
+    ds_counts(ds, &c);
+    printf("bezoar: %s: %zu accepted, %zu rejected, %zu flagged, %zu pending, %zu bad\n",
+           dataset, c.accepted, c.rejected, c.flagged, c.pending, c.bad);
+    tui_data_cleanup(&app.data);
+    ds_close(ds);
+    free(app.dataset_path);
+    free(demo);
+    return 0;
 }

@@ -1,0 +1,207 @@
+/*
+ * internal.h: declarations shared by the TUI's files: the application state, the
+ * view interface, the key table and the data view's state (which makes no curses
+ * calls, so tests drive it headless).
+ */
+#ifndef TUI_INTERNAL_H
+#define TUI_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dataset/dataset.h"
+#include "tui/text.h"
+
+/* ---------------------------------------------------------------- actions and keys */
+
+enum tui_action {
+    TUI_A_NONE = 0,
+    TUI_A_QUIT,
+    TUI_A_HELP,
+    TUI_A_UP,
+    TUI_A_DOWN,
+    TUI_A_PGUP,
+    TUI_A_PGDN,
+    TUI_A_TOP,
+    TUI_A_BOTTOM,
+    TUI_A_ACCEPT,
+    TUI_A_REJECT,
+    TUI_A_FLAG,
+    TUI_A_RESET,
+    TUI_A_SKIP,
+    TUI_A_UNDO,
+    TUI_A_REDO,
+    TUI_A_EDIT,
+    TUI_A_SHOW_ORIG,
+    TUI_A_REVERT,
+    TUI_A_SEARCH,
+    TUI_A_NEXT_MATCH,
+    TUI_A_PREV_MATCH,
+    TUI_A_FILTER,
+    TUI_A_MARK,
+    TUI_A_MARK_ALL,
+    TUI_A_UNMARK_ALL,
+    TUI_A_BULK,
+    TUI_A_DETAIL_DOWN,
+    TUI_A_DETAIL_UP,
+    TUI_A_REDRAW,
+    TUI_A__COUNT
+};
+
+/* One binding: key (a curses key code or character) -> action, with its help text.
+ * The same table drives dispatch and the `?` overlay. */
+struct tui_binding {
+    int key;
+    int action;
+    const char *keyname;
+    const char *help;
+};
+extern const struct tui_binding tui_bindings[];
+extern const size_t tui_n_bindings;
+int tui_keys_action(int key);
+
+/* ---------------------------------------------------------------- data view state */
+
+enum tui_status_filter {
+    TUI_SF_ALL = 0, TUI_SF_PENDING, TUI_SF_ACCEPTED, TUI_SF_REJECTED, TUI_SF_FLAGGED, TUI_SF_BAD,
+    TUI_SF__COUNT
+};
+
+struct tui_filter {
+    int status;            /* enum tui_status_filter */
+    unsigned need_flags;   /* rows must have all of these DS_F_* flags */
+    long min_chars;        /* response length range, -1 = open */
+    long max_chars;
+};
+
+/* A parsed row, cached for drawing. */
+struct tui_row {
+    size_t index;          /* record index; SIZE_MAX = empty slot */
+    char *id;
+    char *title;           /* first line of the instruction */
+    char *error;           /* for bad rows: the parse error */
+    size_t prompt_chars, response_chars;
+    unsigned flags;
+};
+
+#define TUI_ROW_CACHE 256
+
+struct tui_data {
+    struct ds_dataset *ds;
+    /* The visible list: all records (view == NULL) or the filtered indices. */
+    struct tui_filter filter;
+    size_t *view;          /* filtered record indices, or NULL when unfiltered */
+    size_t n_view;
+    size_t view_analysed;  /* analysis count the filtered view was built from */
+    size_t sel;            /* position in the visible list */
+    size_t top;            /* first visible list position */
+    int detail_scroll;     /* first detail line shown */
+    int show_orig;         /* detail shows the original of an edited record */
+    uint8_t *marks;        /* one bit per record */
+    size_t marks_cap;      /* bytes */
+    size_t n_marked;
+    /* search */
+    void *re;              /* pcre2_code *, or NULL */
+    char *pattern;
+    int search_dir;        /* +1 / -1 while a search is running, 0 idle */
+    size_t search_pos;     /* next visible position to test */
+    size_t search_left;    /* positions left to test */
+    size_t search_origin;
+    /* last message for the status line */
+    char msg[256];
+    int msg_error;
+    struct tui_row cache[TUI_ROW_CACHE];
+};
+
+void tui_data_init(struct tui_data *d, struct ds_dataset *ds);
+void tui_data_cleanup(struct tui_data *d);
+/* Visible rows and the record index at a visible position. */
+size_t tui_data_count(struct tui_data *d);
+size_t tui_data_record(struct tui_data *d, size_t pos);
+/* The parsed row at a visible position (cached; borrowed until the next call that
+ * invalidates the cache: decisions, edits, filter changes). */
+const struct tui_row *tui_data_row(struct tui_data *d, size_t pos);
+void tui_data_invalidate(struct tui_data *d, size_t index);
+/* Move the selection by delta (clamped); keep it on screen for a list of rows rows. */
+void tui_data_move(struct tui_data *d, long delta, int rows);
+void tui_data_goto(struct tui_data *d, size_t pos, int rows);
+/* Decide the selected record (op: DS_OP_*), then move to the next pending row. */
+int tui_data_decide(struct tui_data *d, int op, int rows);
+int tui_data_skip(struct tui_data *d, int rows);
+int tui_data_undo(struct tui_data *d, int redo, int rows);
+/* Marks. */
+void tui_data_toggle_mark(struct tui_data *d);
+int tui_data_is_marked(struct tui_data *d, size_t index);
+void tui_data_mark_all(struct tui_data *d, int on);
+/* Bulk: the records a bulk action applies to (marked rows, else the whole visible
+ * list) and the decision itself. */
+size_t tui_data_bulk_count(struct tui_data *d);
+int tui_data_bulk(struct tui_data *d, int op);
+/* Filters: set and rebuild; refresh rebuilds when the analysis advanced. */
+void tui_data_set_filter(struct tui_data *d, const struct tui_filter *f);
+void tui_data_refresh(struct tui_data *d);
+const char *tui_data_filter_desc(const struct tui_data *d, char *buf, size_t n);
+/* Search: compile pattern (PCRE2, caseless unless it has upper case) and start
+ * scanning in dir; tui_data_search_step scans up to budget rows and returns 1 while
+ * more work remains. */
+int tui_data_search_start(struct tui_data *d, const char *pattern, int dir);
+int tui_data_search_step(struct tui_data *d, size_t budget, int rows);
+/* Match ranges of the current pattern in text: fills up to max (off,len) pairs. */
+size_t tui_data_matches(struct tui_data *d, const char *text, size_t n, size_t *offs,
+                        size_t *lens, size_t max);
+void tui_data_msg(struct tui_data *d, int error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+
+/* ---------------------------------------------------------------- the application */
+
+enum tui_overlay {
+    TUI_OV_NONE = 0,
+    TUI_OV_HELP,
+    TUI_OV_PROMPT,   /* a line of input at the bottom (search, numbers) */
+    TUI_OV_CONFIRM,  /* y/N question */
+    TUI_OV_FILTER,   /* the filter menu */
+    TUI_OV_BULK,     /* choose the bulk decision */
+};
+
+enum tui_prompt_kind { TUI_PROMPT_SEARCH, TUI_PROMPT_MIN_LEN, TUI_PROMPT_MAX_LEN };
+
+struct tui_app {
+    void *loop;             /* uv_loop_t * (kept opaque for files without uv.h) */
+    int rows, cols;
+    int dirty;
+    int quit;
+    int color;              /* colours on (NO_COLOR unset and the terminal has them) */
+    double last_draw;       /* bz_now() of the last frame */
+    double last_draw_ms;    /* how long the last frame took */
+    int overlay;            /* enum tui_overlay */
+    int prompt_kind;
+    char prompt[512];       /* input text (UTF-8) */
+    size_t prompt_len;
+    char question[256];     /* TUI_OV_CONFIRM text */
+    int confirm_op;         /* the bulk op waiting for y */
+    int help_scroll;
+    /* layout of the data view, set when drawn (mouse hit tests use it) */
+    int list_y, list_rows, detail_y, detail_rows;
+    struct tui_data data;
+    char *dataset_path;
+};
+
+void tui_app_dirty(struct tui_app *app);
+/* Leave curses, run argv (no shell), come back. Returns the exit status or -errno. */
+int tui_app_run_external(struct tui_app *app, char *const argv[]);
+
+/* The data view. */
+void tui_view_data_draw(struct tui_app *app);
+void tui_view_data_key(struct tui_app *app, int action);
+void tui_view_data_mouse(struct tui_app *app, int y, int x, int wheel, int click);
+void tui_view_data_edit(struct tui_app *app);
+
+/* Colour pairs (app.c sets them up when colours are on). */
+enum tui_color {
+    TUI_C_HEADER = 1, TUI_C_ACCEPTED, TUI_C_REJECTED, TUI_C_FLAGGED, TUI_C_BAD, TUI_C_MATCH,
+    TUI_C_DIM, TUI_C_USER, TUI_C_ASSISTANT, TUI_C_SYSTEM, TUI_C_ERROR,
+};
+void tui_view_data_search_changed(void);
+
+#endif
