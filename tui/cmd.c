@@ -4,8 +4,10 @@
  */
 #include "tui/tui.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <string.h>
+#include <unistd.h>
 
 #undef BZ_CMD
 #define BZ_CMD(verb, fn, summary) int fn(int argc, char **argv);
@@ -55,4 +57,31 @@ int tui_cmd_fail(int code, const char *fmt, ...)
 int tui_cmd_fail_err(const struct bz_err *err, int rc)
 {
     return tui_cmd_fail(TUI_EXIT_ERROR, "%s", bz_err_msg(err, rc));
+}
+
+const char *tui_assets_dir(void)
+{
+    static char dir[PATH_MAX];
+    const char *env = getenv("BEZOAR_ASSETS");
+    if (env && *env)
+        return env;
+    if (dir[0])
+        return dir;
+    /* The binary lives in build/ (or build/san/) of the source tree. */
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        for (int up = 0; up < 3; up++) {
+            char *slash = strrchr(exe, '/');
+            if (!slash)
+                break;
+            *slash = '\0';
+            snprintf(dir, sizeof dir, "%s/assets", exe);
+            if (access(dir, R_OK) == 0)
+                return dir;
+        }
+    }
+    snprintf(dir, sizeof dir, "assets");
+    return dir;
 }

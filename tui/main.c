@@ -3,10 +3,8 @@
  */
 #include "tui/tui.h"
 
-#include <limits.h>
 #include <locale.h>
 #include <string.h>
-#include <unistd.h>
 
 static void usage(FILE *out)
 {
@@ -14,33 +12,6 @@ static void usage(FILE *out)
                  "       bezoar VERB [ARGS...]     run a headless verb (VERB -h for its help)\n"
                  "\nverbs:\n");
     tui_cmd_list(out);
-}
-
-const char *tui_assets_dir(void)
-{
-    static char dir[PATH_MAX];
-    const char *env = getenv("BEZOAR_ASSETS");
-    if (env && *env)
-        return env;
-    if (dir[0])
-        return dir;
-    /* The binary lives in build/ (or build/san/) of the source tree. */
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        for (int up = 0; up < 3; up++) {
-            char *slash = strrchr(exe, '/');
-            if (!slash)
-                break;
-            *slash = '\0';
-            snprintf(dir, sizeof dir, "%s/assets", exe);
-            if (access(dir, R_OK) == 0)
-                return dir;
-        }
-    }
-    snprintf(dir, sizeof dir, "assets");
-    return dir;
 }
 
 int main(int argc, char **argv)
