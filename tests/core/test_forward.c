@@ -539,3 +539,90 @@ TEST(forward_smollm2_shape_prefill_equals_decode)
     free(pre), free(dec);
     tm_free(tm);
 }
+
+/* ---------------------------------------------------------------------------------- */
+/* golden outputs of stories260K (llama2.c run.c)                                      */
+
+static int read_ids(const char *path, int *ids, int max)
+{
+    FILE *fp = fopen(path, "r");
+    ASSERT(fp != NULL);
+    int n = 0;
+    while (n < max && fscanf(fp, "%d", &ids[n]) == 1)
+        n++;
+    fclose(fp);
+    return n;
+}
+
+static struct core_model *open_model(const char *rel)
+{
+    const char *path = test_data(rel);
+    struct core_model *m;
+    struct bz_err err = {0};
+    ASSERT_OK(core_model_open(&m, path, &err), &err);
+    return m;
+}
+
+static void check_greedy_200(const char *rel)
+{
+    int ref[200];
+    ASSERT_EQ_INT(read_ids(test_data("models/reference/stories260K_greedy_bos_200.ids"), ref, 200),
+                  200);
+    struct core_model *m = open_model(rel);
+    struct bz_err err = {0};
+    struct core_forward *f;
+    ASSERT_OK(core_forward_new(&f, m, NULL, 0, &err), &err);
+    int V = core_forward_vocab(f), tok = 1;
+    float *logits = malloc(sizeof(float) * V);
+    for (int i = 0; i < 200; i++) {
+        ASSERT_OK(core_forward_eval(f, &tok, 1, logits, 0, &err), &err);
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (logits[v] > logits[best])
+                best = v;
+        if (best != ref[i])
+            test__fail(__FILE__, __LINE__, "%s: greedy step %d gave %d, reference %d", rel, i,
+                       best, ref[i]);
+        tok = best;
+    }
+    free(logits);
+    core_forward_free(f);
+    core_model_free(m);
+}
+
+TEST(forward_stories260k_greedy_200_gguf) { check_greedy_200("models/stories260K.gguf"); }
+TEST(forward_stories260k_greedy_200_llama2c) { check_greedy_200("models/llama2c/stories260K.bin"); }
+
+/* The first 16 logits rows of the greedy run, by decode and by one prefill, within 1e-4. */
+TEST(forward_stories260k_logits16)
+{
+    int ids[200];
+    read_ids(test_data("models/reference/stories260K_greedy_bos_200.ids"), ids, 200);
+    const char *lp = test_data("models/reference/stories260K_greedy_bos_logits16.f32");
+    char *raw;
+    size_t n;
+    struct bz_err err = {0};
+    ASSERT_OK(bz_read_file(lp, &raw, &n, &err), &err);
+    ASSERT_EQ_INT(n, 16 * 512 * 4);
+    float ref[16 * 512];
+    memcpy(ref, raw, sizeof ref);
+    free(raw);
+    struct core_model *m = open_model("models/stories260K.gguf");
+    struct core_forward *f;
+    ASSERT_OK(core_forward_new(&f, m, NULL, 0, &err), &err);
+    ASSERT_EQ_INT(core_forward_vocab(f), 512);
+    int tok[16] = {1};
+    memcpy(tok + 1, ids, 15 * sizeof(int));
+    static float dec[16 * 512], pre[16 * 512];
+    for (int t = 0; t < 16; t++)
+        ASSERT_OK(core_forward_eval(f, &tok[t], 1, dec + t * 512, 0, &err), &err);
+    core_forward_truncate(f, 0);
+    ASSERT_OK(core_forward_eval(f, tok, 16, pre, 1, &err), &err);
+    for (int i = 0; i < 16 * 512; i++) {
+        if (fabsf(dec[i] - ref[i]) > 1e-4f || fabsf(pre[i] - ref[i]) > 1e-4f)
+            test__fail(__FILE__, __LINE__, "position %d token %d: decode %.7g prefill %.7g, "
+                       "reference %.7g", i / 512, i % 512, dec[i], pre[i], ref[i]);
+    }
+    core_forward_free(f);
+    core_model_free(m);
+}
