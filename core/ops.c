@@ -5,14 +5,73 @@
  * (linears, LoRA, the attention score and value products per (batch, head)); the rest
  * are plain loops over rows that the compiler vectorises. Backward accumulates.
  *
- * Left out: threading of the elementwise loops (they are a few percent of a step;
- * OpenBLAS threads the matmuls), causal skipping inside the attention sgemms.
+ * Threads: with a pool set (core_ops_set_pool), big sgemms are split over the pool
+ * along their larger output dimension, each piece a single-threaded sgemm (the pool
+ * keeps OpenBLAS at one thread), and attention runs one (batch, kv group) per task.
+ *
+ * Left out: causal skipping inside the attention sgemms.
  */
 #include "core/ops.h"
 
 #include <cblas.h>
+#include <stdlib.h>
 #include <math.h>
 #include <string.h>
+
+/* ---------------------------------------------------------------- threads */
+
+static struct core_pool *ops_pool;
+
+void core_ops_set_pool(struct core_pool *pool)
+{
+    ops_pool = pool;
+}
+
+struct gemm_job {
+    int ta, tb, M, N, K, lda, ldb, ldc, split_m, step;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+};
+
+static void gemm_piece(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    const struct gemm_job *j = ctx;
+    int i0 = (int)begin * j->step, i1 = BZ_MIN((int)end * j->step, j->split_m ? j->M : j->N);
+    if (i0 >= i1)
+        return;
+    const float *a = j->a, *b = j->b;
+    float *c = j->c;
+    int M = j->M, N = j->N;
+    if (j->split_m) {
+        a += j->ta ? (size_t)i0 : (size_t)i0 * j->lda;
+        c += (size_t)i0 * j->ldc;
+        M = i1 - i0;
+    } else {
+        b += j->tb ? (size_t)i0 * j->ldb : (size_t)i0;
+        c += i0;
+        N = i1 - i0;
+    }
+    cblas_sgemm(CblasRowMajor, j->ta ? CblasTrans : CblasNoTrans, j->tb ? CblasTrans : CblasNoTrans,
+                M, N, j->K, j->alpha, a, j->lda, b, j->ldb, j->beta, c, j->ldc);
+}
+
+/* C (M,N) = alpha op(A) op(B) + beta C, split over the pool when big enough. */
+static void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *a, int lda,
+                 const float *b, int ldb, float beta, float *c, int ldc)
+{
+    int nt = core_pool_threads(ops_pool);
+    if (nt <= 1 || (double)M * N * K < 2e6) {
+        cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    M, N, K, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
+    }
+    struct gemm_job j = {ta, tb, M, N, K, lda, ldb, ldc, M >= N, 0, alpha, beta, a, b, c};
+    int len = j.split_m ? M : N;
+    j.step = (len + nt - 1) / nt;
+    j.step = (j.step + 15) / 16 * 16;
+    core_pool_for(ops_pool, (len + j.step - 1) / j.step, 1, gemm_piece, &j);
+}
 
 /* ---------------------------------------------------------------- embedding */
 
@@ -75,7 +134,7 @@ void core_ops_rmsnorm_backward(float *dinp, float *dweight, const float *dout, c
 void core_ops_matmul_forward(float *out, const float *inp, const float *weight,
                              const float *bias, int N, int C, int OC)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, weight, C,
+    gemm(0, 1, N, OC, C, 1.0f, inp, C, weight, C,
                 0.0f, out, OC);
     if (bias)
         for (int n = 0; n < N; n++)
@@ -87,10 +146,10 @@ void core_ops_matmul_backward(float *dinp, float *dweight, float *dbias, const f
                               const float *inp, const float *weight, int N, int C, int OC)
 {
     if (dinp)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
+        gemm(0, 0, N, C, OC, 1.0f, dout, OC,
                     weight, C, 1.0f, dinp, C);
     if (dweight)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C,
+        gemm(1, 0, OC, C, N, 1.0f, dout, OC, inp, C,
                     1.0f, dweight, C);
     if (dbias)
         for (int n = 0; n < N; n++)
@@ -127,7 +186,7 @@ int core_ops_linear_forward(float *out, const float *inp, const struct core_tens
 {
     float beta = accumulate ? 1.0f : 0.0f;
     if (w->type == CORE_TYPE_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C,
+        gemm(0, 1, N, OC, C, 1.0f, inp, C,
                     (const float *)w->data, C, beta, out, OC);
         return 0;
     }
@@ -136,7 +195,7 @@ int core_ops_linear_forward(float *out, const float *inp, const struct core_tens
         int rc = linear_tile(w, o0, o1, C, scratch);
         if (rc)
             return rc;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, o1 - o0, C, 1.0f, inp, C,
+        gemm(0, 1, N, o1 - o0, C, 1.0f, inp, C,
                     scratch, C, beta, out + o0, OC);
     }
     return 0;
@@ -146,7 +205,7 @@ int core_ops_linear_backward(float *dinp, const float *dout, const struct core_t
                              int N, int C, int OC, float *scratch)
 {
     if (w->type == CORE_TYPE_F32) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC,
+        gemm(0, 0, N, C, OC, 1.0f, dout, OC,
                     (const float *)w->data, C, 1.0f, dinp, C);
         return 0;
     }
@@ -155,7 +214,7 @@ int core_ops_linear_backward(float *dinp, const float *dout, const struct core_t
         int rc = linear_tile(w, o0, o1, C, scratch);
         if (rc)
             return rc;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, o1 - o0, 1.0f, dout + o0,
+        gemm(0, 0, N, C, o1 - o0, 1.0f, dout + o0,
                     OC, scratch, C, 1.0f, dinp, C);
     }
     return 0;
@@ -211,64 +270,84 @@ void core_ops_rope_backward(float *dx, const int *pos, const float *cos_t,
 
 /* ---------------------------------------------------------------- attention */
 
+struct att_job {
+    float *out, *att, *dq, *dk, *dv, *scratch;
+    const float *q, *k, *v, *dout, *catt;
+    const int *seg;
+    int B, T, NH, NKV, HS;
+};
+
+/* One (batch, head) per index. */
+static void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    const struct att_job *j = ctx;
+    int T = j->T, HS = j->HS, ldq = j->NH * HS, ldk = j->NKV * HS, rep = j->NH / j->NKV;
+    float scale = 1.0f / sqrtf((float)HS);
+    for (int64_t i = begin; i < end; i++) {
+        int b = (int)(i / j->NH), h = (int)(i % j->NH);
+        const int *sg = j->seg ? j->seg + (size_t)b * T : NULL;
+        const float *qh = j->q + (size_t)b * T * ldq + (size_t)h * HS;
+        const float *kh = j->k + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
+        const float *vh = j->v + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
+        float *P = j->att + ((size_t)b * j->NH + h) * T * T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, qh, ldq, kh, ldk,
+                    0.0f, P, T);
+        for (int t = 0; t < T; t++) {
+            float *row = P + (size_t)t * T;
+            float mx = -INFINITY;
+            for (int t2 = 0; t2 <= t; t2++)
+                if ((!sg || sg[t2] == sg[t]) && row[t2] > mx)
+                    mx = row[t2];
+            float sum = 0.0f;
+            for (int t2 = 0; t2 < T; t2++) {
+                float e = 0.0f;
+                if (t2 <= t && (!sg || sg[t2] == sg[t]))
+                    e = expf(row[t2] - mx);
+                row[t2] = e;
+                sum += e;
+            }
+            float inv = 1.0f / sum;
+            for (int t2 = 0; t2 <= t; t2++)
+                row[t2] *= inv;
+        }
+        float *oh = j->out + (size_t)b * T * ldq + (size_t)h * HS;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, P, T, vh, ldk,
+                    0.0f, oh, ldq);
+    }
+}
+
 void core_ops_attention_forward(float *out, float *att, const float *q, const float *k,
                                 const float *v, const int *seg, int B, int T, int NH, int NKV,
                                 int HS)
 {
-    int ldq = NH * HS, ldk = NKV * HS, rep = NH / NKV;
-    float scale = 1.0f / sqrtf((float)HS);
-    for (int b = 0; b < B; b++) {
-        const int *sg = seg ? seg + (size_t)b * T : NULL;
-        for (int h = 0; h < NH; h++) {
-            const float *qh = q + (size_t)b * T * ldq + (size_t)h * HS;
-            const float *kh = k + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
-            const float *vh = v + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
-            float *P = att + ((size_t)b * NH + h) * T * T;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, qh, ldq, kh,
-                        ldk, 0.0f, P, T);
-            for (int t = 0; t < T; t++) {
-                float *row = P + (size_t)t * T;
-                float mx = -INFINITY;
-                for (int t2 = 0; t2 <= t; t2++)
-                    if ((!sg || sg[t2] == sg[t]) && row[t2] > mx)
-                        mx = row[t2];
-                float sum = 0.0f;
-                for (int t2 = 0; t2 < T; t2++) {
-                    float e = 0.0f;
-                    if (t2 <= t && (!sg || sg[t2] == sg[t]))
-                        e = expf(row[t2] - mx);
-                    row[t2] = e;
-                    sum += e;
-                }
-                float inv = 1.0f / sum;
-                for (int t2 = 0; t2 <= t; t2++)
-                    row[t2] *= inv;
-            }
-            float *oh = out + (size_t)b * T * ldq + (size_t)h * HS;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, P, T, vh, ldk,
-                        0.0f, oh, ldq);
-        }
-    }
+    struct att_job j = {.out = out, .att = att, .q = q, .k = k, .v = v, .seg = seg, .B = B,
+                        .T = T, .NH = NH, .NKV = NKV, .HS = HS};
+    core_pool_for(ops_pool, (int64_t)B * NH, 1, att_fwd_task, &j);
 }
 
-void core_ops_attention_backward(float *dq, float *dk, float *dv, const float *dout,
-                                 const float *att, const float *q, const float *k,
-                                 const float *v, int B, int T, int NH, int NKV, int HS,
-                                 float *scratch)
+size_t core_ops_attention_scratch(int T)
 {
-    int ldq = NH * HS, ldk = NKV * HS, rep = NH / NKV;
+    return (size_t)T * T * (size_t)core_pool_threads(ops_pool);
+}
+
+/* One (batch, kv group) per index: the group's heads share dk/dv rows. */
+static void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    const struct att_job *j = ctx;
+    int T = j->T, HS = j->HS, ldq = j->NH * HS, ldk = j->NKV * HS, rep = j->NH / j->NKV;
     float scale = 1.0f / sqrtf((float)HS);
-    float *dP = scratch;
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < NH; h++) {
+    float *dP = j->scratch + (size_t)tid * T * T;
+    for (int64_t i = begin; i < end; i++) {
+        int b = (int)(i / j->NKV), g = (int)(i % j->NKV);
+        size_t ko = (size_t)b * T * ldk + (size_t)g * HS;
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
             size_t qo = (size_t)b * T * ldq + (size_t)h * HS;
-            size_t ko = (size_t)b * T * ldk + (size_t)(h / rep) * HS;
-            const float *P = att + ((size_t)b * NH + h) * T * T;
+            const float *P = j->catt + ((size_t)b * j->NH + h) * T * T;
             /* dV += P^T dO ; dP = dO V^T */
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, P, T,
-                        dout + qo, ldq, 1.0f, dv + ko, ldk);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, dout + qo, ldq,
-                        v + ko, ldk, 0.0f, dP, T);
+                        j->dout + qo, ldq, 1.0f, j->dv + ko, ldk);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, j->dout + qo,
+                        ldq, j->v + ko, ldk, 0.0f, dP, T);
             /* softmax backward: dS = P (dP - sum(P dP)); masked entries have P = 0 */
             for (int t = 0; t < T; t++) {
                 const float *p = P + (size_t)t * T;
@@ -283,10 +362,22 @@ void core_ops_attention_backward(float *dq, float *dk, float *dv, const float *d
             }
             /* dQ += scale dS K ; dK += scale dS^T Q */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, scale, dP, T,
-                        k + ko, ldk, 1.0f, dq + qo, ldq);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, dP, T, q + qo,
-                        ldq, 1.0f, dk + ko, ldk);
+                        j->k + ko, ldk, 1.0f, j->dq + qo, ldq);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, dP, T,
+                        j->q + qo, ldq, 1.0f, j->dk + ko, ldk);
         }
+    }
+}
+
+void core_ops_attention_backward(float *dq, float *dk, float *dv, const float *dout,
+                                 const float *att, const float *q, const float *k,
+                                 const float *v, int B, int T, int NH, int NKV, int HS,
+                                 float *scratch)
+{
+    struct att_job j = {.dq = dq, .dk = dk, .dv = dv, .scratch = scratch, .q = q, .k = k,
+                        .v = v, .dout = dout, .catt = att, .B = B, .T = T, .NH = NH,
+                        .NKV = NKV, .HS = HS};
+    core_pool_for(ops_pool, (int64_t)B * NKV, 1, att_bwd_task, &j);
 }
 
 /* ---------------------------------------------------------------- swiglu, residual */
@@ -424,7 +515,7 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
                     d[c] += s[c];
             }
             if (dw)
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, V, C, m, 1.0f, logits, V,
+                gemm(1, 0, V, C, m, 1.0f, logits, V,
                             xc, C, 1.0f, dw, C);
         }
     }
@@ -434,21 +525,38 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
 
 /* ---------------------------------------------------------------- lora */
 
-int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p)
+static inline uint64_t drop_hash(uint64_t seed, uint64_t i)
 {
     uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
     z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    float u = (float)(z >> 40) * (1.0f / 16777216.0f);
-    return u >= p;
+    return z ^ (z >> 31);
+}
+
+/* One hash gives the 16-bit uniforms of four consecutive elements. */
+int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p)
+{
+    uint32_t thr = (uint32_t)(p * 65536.0f);
+    return ((drop_hash(seed, i >> 2) >> (16 * (i & 3))) & 0xffff) >= thr;
+}
+
+/* dst[i] = keep(i) ? src[i] * s : 0 (dst == src allowed; mask_only: dst[i] *= ...). */
+static void drop_apply(float *dst, const float *src, size_t n, float p, uint64_t seed, float s)
+{
+    uint32_t thr = (uint32_t)(p * 65536.0f);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        uint64_t z = drop_hash(seed, i >> 2);
+        for (int k = 0; k < 4; k++)
+            dst[i + k] = ((z >> (16 * k)) & 0xffff) >= thr ? src[i + k] * s : 0.0f;
+    }
+    for (; i < n; i++)
+        dst[i] = core_ops_dropout_keep(seed, i, p) ? src[i] * s : 0.0f;
 }
 
 static void lora_drop(float *xd, const float *inp, size_t n, float p, uint64_t seed)
 {
-    float keep = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++)
-        xd[i] = core_ops_dropout_keep(seed, i, p) ? inp[i] * keep : 0.0f;
+    drop_apply(xd, inp, n, p, seed, 1.0f / (1.0f - p));
 }
 
 void core_ops_lora_forward(float *out, float *h, const float *inp, const float *a,
@@ -460,8 +568,8 @@ void core_ops_lora_forward(float *out, float *h, const float *inp, const float *
         lora_drop(xd, inp, (size_t)N * C, p, seed);
         x = xd;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, R, C, 1.0f, x, C, a, C, 0.0f, h, R);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, R, scale, h, R, b, R, 1.0f, out,
+    gemm(0, 1, N, R, C, 1.0f, x, C, a, C, 0.0f, h, R);
+    gemm(0, 1, N, OC, R, scale, h, R, b, R, 1.0f, out,
                 OC);
 }
 
@@ -471,10 +579,10 @@ void core_ops_lora_backward(float *dinp, float *da, float *db, const float *dout
                             float *dh, float *xd)
 {
     /* dh = scale dout B ; dB += scale dout^T h */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, R, OC, scale, dout, OC, b, R, 0.0f,
+    gemm(0, 0, N, R, OC, scale, dout, OC, b, R, 0.0f,
                 dh, R);
     if (db)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, R, N, scale, dout, OC, h, R,
+        gemm(1, 0, OC, R, N, scale, dout, OC, h, R,
                     1.0f, db, R);
     const float *x = inp;
     if (p > 0.0f) {
@@ -482,20 +590,19 @@ void core_ops_lora_backward(float *dinp, float *da, float *db, const float *dout
         x = xd;
     }
     if (da)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, R, C, N, 1.0f, dh, R, x, C, 1.0f,
+        gemm(1, 0, R, C, N, 1.0f, dh, R, x, C, 1.0f,
                     da, C);
     if (!dinp)
         return;
     if (p <= 0.0f) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1.0f, dh, R, a, C, 1.0f,
+        gemm(0, 0, N, C, R, 1.0f, dh, R, a, C, 1.0f,
                     dinp, C);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, R, 1.0f, dh, R, a, C, 0.0f, xd,
+    gemm(0, 0, N, C, R, 1.0f, dh, R, a, C, 0.0f, xd,
                 C);
-    float keep = 1.0f / (1.0f - p);
     size_t n = (size_t)N * C;
+    drop_apply(xd, xd, n, p, seed, 1.0f / (1.0f - p));
     for (size_t i = 0; i < n; i++)
-        if (core_ops_dropout_keep(seed, i, p))
-            dinp[i] += xd[i] * keep;
+        dinp[i] += xd[i];
 }

@@ -21,10 +21,18 @@
 #include <stdint.h>
 
 #include "core/model.h"
+#include "core/pool.h"
 
 /* Rows of a quantized weight dequantized at once by core_ops_linear_*; the scratch
  * those need is CORE_OPS_TILE * C floats (see core_ops_linear_scratch). */
 #define CORE_OPS_TILE 64
+
+/* Use pool for the big matmuls and attention from now on (NULL: serial, OpenBLAS's
+ * own threads). Process-wide; set it before training starts, not during a step. */
+void core_ops_set_pool(struct core_pool *pool);
+
+/* Floats of scratch core_ops_attention_backward needs for T (per pool thread). */
+size_t core_ops_attention_scratch(int T);
 
 /* out (N,C) = wte[inp[n]] ; backward: dwte[inp[n]] += dout[n]. */
 void core_ops_embedding_forward(float *out, const int *inp, const float *wte, int N, int C);
@@ -74,7 +82,7 @@ void core_ops_rope_backward(float *dx, const int *pos, const float *cos_t,
 void core_ops_attention_forward(float *out, float *att, const float *q, const float *k,
                                 const float *v, const int *seg, int B, int T, int NH, int NKV,
                                 int HS);
-/* dq, dk, dv +=. scratch: T*T floats. */
+/* dq, dk, dv +=. scratch: core_ops_attention_scratch(T) floats. */
 void core_ops_attention_backward(float *dq, float *dk, float *dv, const float *dout,
                                  const float *att, const float *q, const float *k,
                                  const float *v, int B, int T, int NH, int NKV, int HS,
@@ -109,7 +117,7 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
 size_t core_ops_masked_head_scratch(const struct core_tensor *w, int C, int V, int chunk);
 
 /* Dropout mask bit for element i of stream `seed`: 1 keep, 0 drop (counter-based, so
- * backward regenerates it instead of storing it). */
+ * backward regenerates it instead of storing it). p is resolved to 1/65536. */
 int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p);
 
 /* LoRA: out (N,OC) += scale * (drop(inp) . A^T) . B^T with A (R,C), B (OC,R).

@@ -372,3 +372,48 @@ TEST(ops_dropout_rate)
     ASSERT_NEAR(kept / 100000.0, 0.75, 0.01);
     ASSERT_EQ_INT(core_ops_dropout_keep(9, 123, 0.5f), core_ops_dropout_keep(9, 123, 0.5f));
 }
+
+/* With a pool, big matmuls are split over threads and attention runs per (batch, kv
+ * group): the results equal the serial ones. */
+TEST(ops_pool_matches_serial)
+{
+    struct core_pool *pool;
+    struct bz_err err = {0};
+    ASSERT_OK(core_pool_new(&pool, 2, &err), &err);
+    int N = 128, C = 96, OC = 320;
+    float *inp = rnd((size_t)N * C, 1), *w = rnd((size_t)OC * C, 1), *G = rnd((size_t)N * OC, 1);
+    float *o1 = zeros((size_t)N * OC), *o2 = zeros((size_t)N * OC);
+    float *d1 = zeros((size_t)OC * C), *d2 = zeros((size_t)OC * C);
+    core_ops_matmul_forward(o1, inp, w, NULL, N, C, OC);
+    core_ops_matmul_backward(NULL, d1, NULL, G, inp, w, N, C, OC);
+    int B = 2, T = 16, NH = 4, NKV = 2, HS = 8;
+    size_t nq = (size_t)B * T * NH * HS, nk = (size_t)B * T * NKV * HS;
+    float *q = rnd(nq, 1), *k = rnd(nk, 1), *v = rnd(nk, 1), *dO = rnd(nq, 1);
+    float *a1 = zeros(nq), *a2 = zeros(nq), *p1 = zeros((size_t)B * NH * T * T),
+          *p2 = zeros((size_t)B * NH * T * T);
+    float *dk1 = zeros(nk), *dk2 = zeros(nk), *dq1 = zeros(nq), *dq2 = zeros(nq),
+          *dv1 = zeros(nk), *dv2 = zeros(nk);
+    core_ops_attention_forward(a1, p1, q, k, v, NULL, B, T, NH, NKV, HS);
+    core_ops_attention_backward(dq1, dk1, dv1, dO, p1, q, k, v, B, T, NH, NKV, HS,
+                                zeros(core_ops_attention_scratch(T)));
+    core_ops_set_pool(pool);
+    core_ops_matmul_forward(o2, inp, w, NULL, N, C, OC);
+    core_ops_matmul_backward(NULL, d2, NULL, G, inp, w, N, C, OC);
+    core_ops_attention_forward(a2, p2, q, k, v, NULL, B, T, NH, NKV, HS);
+    core_ops_attention_backward(dq2, dk2, dv2, dO, p2, q, k, v, B, T, NH, NKV, HS,
+                                zeros(core_ops_attention_scratch(T)));
+    core_ops_set_pool(NULL);
+    for (size_t i = 0; i < (size_t)N * OC; i++)
+        ASSERT_NEAR(o1[i], o2[i], 1e-4);
+    for (size_t i = 0; i < (size_t)OC * C; i++)
+        ASSERT_NEAR(d1[i], d2[i], 1e-3);
+    for (size_t i = 0; i < nq; i++) {
+        ASSERT_NEAR(a1[i], a2[i], 1e-6);
+        ASSERT_NEAR(dq1[i], dq2[i], 1e-5);
+    }
+    for (size_t i = 0; i < nk; i++) {
+        ASSERT_NEAR(dk1[i], dk2[i], 1e-5);
+        ASSERT_NEAR(dv1[i], dv2[i], 1e-5);
+    }
+    core_pool_free(pool);
+}
