@@ -26,7 +26,6 @@
 
 #include <ctype.h>
 #include <inttypes.h>
-#include <math.h>
 #include <string.h>
 
 /* ---------------------------------------------------------------- records */
@@ -330,21 +329,39 @@ static void words_of(struct bz_buf *b, int n)
 
 /* ---------------------------------------------------------------- templated pairs */
 
-/* A decimal string of num/den rounded to `places` digits, for exact-looking answers
- * without trailing zeros ("12.5", not "12.50"). */
-static char *dec_str(double v, int places)
+/* Decimal answers use integer arithmetic only, so that no compiler, flag (FMA
+ * contraction) or libc can change a rounded digit: values are integers scaled by
+ * 10^places, rounded half away from zero. */
+static long long div_round(long long a, long long b)
 {
-    char *s = bz_asprintf("%.*f", places, v);
-    if (strchr(s, '.')) {
-        size_t n = strlen(s);
-        while (n > 0 && s[n - 1] == '0')
-            s[--n] = 0;
-        if (n > 0 && s[n - 1] == '.')
-            s[--n] = 0;
-    }
-    if (!strcmp(s, "-0"))
-        strcpy(s, "0");
+    if (a < 0)
+        return -div_round(-a, b);
+    return (2 * a + b) / (2 * b);
+}
+
+/* v / 10^places as a decimal string without trailing zeros ("12.5", not "12.50"). */
+static char *dec_str(long long v, int places)
+{
+    long long scale = 1;
+    for (int i = 0; i < places; i++)
+        scale *= 10;
+    long long a = v < 0 ? -v : v;
+    char *s = bz_asprintf("%s%lld.%0*lld", v < 0 ? "-" : "", a / scale, places, a % scale);
+    size_t n = strlen(s);
+    while (s[n - 1] == '0')
+        s[--n] = 0;
+    if (s[n - 1] == '.')
+        s[--n] = 0;
     return s;
+}
+
+/* round(10 * sqrt(n)), exactly. */
+static long long sqrt_tenths(long long n)
+{
+    long long m = 100 * n, r = 0;
+    while ((r + 1) * (r + 1) <= m)
+        r++;
+    return m > r * r + r ? r + 1 : r;
 }
 
 static void gen_arithmetic(struct pairs *ps, int want)
@@ -400,7 +417,7 @@ static void gen_arithmetic(struct pairs *ps, int want)
             if (r == 0)
                 a = bz_asprintf("%d ÷ %d = %d exactly, because %d × %d = %d.", n, d, qt, d, qt, n);
             else {
-                char *dv = dec_str((double)n / d, 3);
+                char *dv = dec_str(div_round(1000LL * n, d), 3);
                 a = bz_asprintf(
                     "%d ÷ %d = %d remainder %d, because %d × %d = %d and %d + %d = %d. As a "
                     "decimal that is %s%s.",
@@ -411,7 +428,7 @@ static void gen_arithmetic(struct pairs *ps, int want)
         } else {
             static const int pcts[] = {5, 10, 12, 15, 20, 25, 30, 40, 50, 75, 8, 35};
             int pct = PICK(pcts), base = rng_int(2, 60) * 10;
-            char *v = dec_str(pct * base / 100.0, 2);
+            char *v = dec_str((long long)pct * base, 2);
             int f = rng_int(0, 2);
             q = f == 0 ? bz_asprintf("What is %d%% of %d?", pct, base)
                 : f == 1
@@ -423,7 +440,7 @@ static void gen_arithmetic(struct pairs *ps, int want)
                 a = bz_asprintf("%d%% of %d is %s, because %d × %d ÷ 100 = %s.", pct, base, v, base,
                                 pct, v);
             else {
-                char *rest = dec_str(base - pct * base / 100.0, 2);
+                char *rest = dec_str(100LL * base - (long long)pct * base, 2);
                 a = bz_asprintf(
                     "The discount is %s dollars (%d × %d ÷ 100 = %s), so the item then costs "
                     "%d - %s = %s dollars.",
@@ -444,7 +461,7 @@ static void gen_conversions(struct pairs *ps, int want)
         char *q = NULL, *a = NULL;
         if (kind == 0) {
             int km = rng_int(1, 42) * 5;
-            char *mi = dec_str(km / 1.609344, 2);
+            char *mi = dec_str(div_round(100000000LL * km, 1609344), 2);
             q = bz_asprintf("Convert %d kilometers to miles.", km);
             a = bz_asprintf(
                 "%d kilometers is about %s miles. One mile is exactly 1.609344 km, so divide "
@@ -453,21 +470,21 @@ static void gen_conversions(struct pairs *ps, int want)
             free(mi);
         } else if (kind == 1) {
             int mi = rng_int(1, 60);
-            char *km = dec_str(mi * 1.609344, 2);
+            char *km = dec_str(div_round(1609344LL * mi, 10000), 2);
             q = bz_asprintf("How many kilometers are in %d %s?", mi, mi == 1 ? "mile" : "miles");
             a = bz_asprintf("%d %s is about %s km (%d × 1.609344).", mi, mi == 1 ? "mile" : "miles",
                             km, mi);
             free(km);
         } else if (kind == 2) {
             int cc = rng_int(-30, 200);
-            char *f = dec_str(cc * 9.0 / 5.0 + 32.0, 1);
+            char *f = dec_str(18LL * cc + 320, 1);
             q = bz_asprintf("Convert %d degrees Celsius to Fahrenheit.", cc);
             a = bz_asprintf("%d °C = %s °F. Use F = C × 9/5 + 32: %d × 1.8 + 32 = %s.", cc, f, cc,
                             f);
             free(f);
         } else if (kind == 3) {
             int ff = rng_int(-20, 450);
-            char *cs = dec_str((ff - 32) * 5.0 / 9.0, 1);
+            char *cs = dec_str(div_round(50LL * (ff - 32), 9), 1);
             q = bz_asprintf("What is %d °F in Celsius?", ff);
             a = bz_asprintf(
                 "%d °F is about %s °C. Use C = (F - 32) × 5/9: (%d - 32) × 5/9 = %d × 5/9 ≈ "
@@ -476,7 +493,7 @@ static void gen_conversions(struct pairs *ps, int want)
             free(cs);
         } else if (kind == 4) {
             int kg = rng_int(1, 120);
-            char *lb = dec_str(kg / 0.45359237, 2);
+            char *lb = dec_str(div_round(10000000000LL * kg, 45359237), 2);
             q = bz_asprintf("How many pounds is %d kg?", kg);
             a = bz_asprintf("%d kg is about %s pounds. One pound is exactly 0.45359237 kg, so %d ÷ "
                             "0.45359237 ≈ %s.",
@@ -484,14 +501,14 @@ static void gen_conversions(struct pairs *ps, int want)
             free(lb);
         } else if (kind == 5) {
             int in = rng_int(1, 100);
-            char *cm = dec_str(in * 2.54, 2);
+            char *cm = dec_str(254LL * in, 2);
             q = bz_asprintf("Convert %d %s to centimeters.", in, in == 1 ? "inch" : "inches");
             a = bz_asprintf("%d %s = %s cm, because one inch is exactly 2.54 cm.", in,
                             in == 1 ? "inch" : "inches", cm);
             free(cm);
         } else if (kind == 6) {
             int ft = rng_int(2, 30);
-            char *m = dec_str(ft * 0.3048, 4);
+            char *m = dec_str(3048LL * ft, 4);
             q = bz_asprintf("How many meters is %d feet?", ft);
             a = bz_asprintf("%d feet = %s meters, since one foot is exactly 0.3048 m.", ft, m);
             free(m);
@@ -512,7 +529,7 @@ static void gen_conversions(struct pairs *ps, int want)
             a = bz_asprintf("%d days × 24 hours = %d hours.", d, d * 24);
         } else {
             int ml = rng_int(1, 99) * 50;
-            char *l = dec_str(ml / 1000.0, 3);
+            char *l = dec_str(ml, 3);
             q = bz_asprintf("Convert %d milliliters to liters.", ml);
             a = bz_asprintf("%d mL = %s L, because 1 liter is 1,000 milliliters.", ml, l);
             free(l);
@@ -713,7 +730,7 @@ static void gen_primes(struct pairs *ps, int want)
             int lim = 1;
             while ((lim + 1) * (lim + 1) <= n)
                 lim++;
-            char *root = dec_str(sqrt(n), 1);
+            char *root = dec_str(sqrt_tenths(n), 1);
             struct bz_buf b;
             bz_buf_init(&b);
             int k = 0;
@@ -827,7 +844,7 @@ static void gen_long(struct pairs *ps)
 
     bz_buf_puts(&b, "| °C | °F | K |\n|---:|---:|---:|");
     for (int cc = -100; cc <= 200; cc++) {
-        char *f = dec_str(cc * 1.8 + 32, 1), *kv = dec_str(cc + 273.15, 2);
+        char *f = dec_str(18LL * cc + 320, 1), *kv = dec_str(100LL * cc + 27315, 2);
         bz_buf_printf(&b, "\n| %d | %s | %s |", cc, f, kv);
         free(f);
         free(kv);
@@ -1161,7 +1178,7 @@ static void gen_chats(struct bz_buf *b, int want)
             free(u);
         } else {
             int cc = rng_int(-10, 40);
-            char *f = dec_str(cc * 1.8 + 32, 1);
+            char *f = dec_str(18LL * cc + 320, 1);
             int hot = cc >= 25, cold = cc <= 5;
             put_msg(b, 1, "system", "You are a helpful assistant.");
             put_msg(b, 0, "user",
