@@ -76,7 +76,7 @@ $(B)/gen/tests.h: $(TEST_SRC) Makefile
 	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(B)/gen/cmds.h: $(wildcard tui/cmd-*.c) Makefile
 	@mkdir -p $(dir $@)
-	$(Q)grep -ho '^BZ_CMD([^)]*)' $(wildcard tui/cmd-*.c) /dev/null > $@.tmp; \
+	$(Q)grep -h '^BZ_CMD(.*);' $(wildcard tui/cmd-*.c) /dev/null | sed 's/;[[:space:]]*$$//' > $@.tmp; \
 	  cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(B)/tests/harness.o: $(B)/gen/tests.h
 $(B)/tests/harness.o: CFLAGS += -I$(B)/gen

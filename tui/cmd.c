@@ -77,8 +77,11 @@ const char *tui_assets_dir(void)
             if (!slash)
                 break;
             *slash = '\0';
+            /* the source tree's assets/ (a build dir may also be named assets) */
+            char mark[PATH_MAX + 32];
             snprintf(dir, sizeof dir, "%s/assets", exe);
-            if (access(dir, R_OK) == 0)
+            snprintf(mark, sizeof mark, "%s/make-assets.sh", dir);
+            if (access(mark, R_OK) == 0)
                 return dir;
         }
     }
