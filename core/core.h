@@ -10,6 +10,7 @@
 #include "core/model.h"
 #include "core/gguf.h"
 #include "core/quant.h"
+#include "core/safetensors.h"
 #include "core/ops.h"
 #include "core/optim.h"
 #include "core/train.h"
@@ -18,5 +19,7 @@
 #include "core/kernels.h"
 #include "core/forward.h"
 #include "core/sample.h"
+#include "core/tokenizer.h"
+#include "core/template.h"
 
 #endif
