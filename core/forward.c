@@ -6,7 +6,7 @@
  * as matvecs through the fused kernels (one or few tokens) or as cblas_sgemm on F32
  * rows (quantized rows are first dequantized into the thread's scratch by tiles).
  * Bias and LoRA are added after the job, beside the frozen weight. Attention is one
- * job over (token, head) pairs reading the F32 KV cache.
+ * job over (head, block of query rows) pairs reading the F32 KV cache through sgemm.
  *
  * Left out: fused attention kernels; the elementwise steps run on the calling thread
  * (they are a few percent of the time at these shapes).
@@ -21,6 +21,7 @@
 
 #define FW_MAX_BATCH 512
 #define FW_TILE_FLOATS (256 * 1024)
+#define FW_ATT_ROWS 64
 
 struct fw_layer {
     float *attn_norm, *ffn_norm; /* (C) */
@@ -170,7 +171,7 @@ int core_forward_new(struct core_forward **out, const struct core_model *m,
 
     int max_in = BZ_MAX(BZ_MAX(f->C, f->QD), f->FF);
     f->tile_rows = BZ_MAX(16, FW_TILE_FLOATS / max_in / 16 * 16);
-    f->scratch_per = BZ_MAX((size_t)f->tile_rows * max_in, (size_t)n_ctx) + 16;
+    f->scratch_per = BZ_MAX((size_t)f->tile_rows * max_in, (size_t)FW_ATT_ROWS * n_ctx) + 16;
     int fail = 0;
     size_t cache = (size_t)f->L * n_ctx * f->KVD;
     f->k_cache = fw_alloc(cache, &fail);
@@ -415,9 +416,11 @@ static void fw_rope(const struct core_forward *f, float *x, int T, int nh, int p
     }
 }
 
+/* Attention of the query rows [t0, t1) of one head: scores S = Q·Kᵀ against the
+ * keys the last row sees (sgemm), causal mask and softmax per row, then O = S·V. */
 struct fw_att {
     struct core_forward *f;
-    int l, p0;
+    int l, p0, T, nblk;
 };
 
 static void fw_att_fn(void *ctx, int64_t begin, int64_t end, int tid)
@@ -426,36 +429,33 @@ static void fw_att_fn(void *ctx, int64_t begin, int64_t end, int tid)
     struct core_forward *f = a->f;
     int HS = f->HS, group = f->NH / f->NKV;
     float scale = 1.0f / sqrtf((float)HS);
-    float *sc = f->scratch + (size_t)tid * f->scratch_per;
+    float *S = f->scratch + (size_t)tid * f->scratch_per;
     const float *kc = f->k_cache + (size_t)a->l * f->n_ctx * f->KVD;
     const float *vc = f->v_cache + (size_t)a->l * f->n_ctx * f->KVD;
     for (int64_t i = begin; i < end; i++) {
-        int t = (int)(i / f->NH), h = (int)(i % f->NH), kvh = h / group;
-        int npos = a->p0 + t + 1;
-        const float *q = f->q + ((size_t)t * f->NH + h) * HS;
-        float mx = -INFINITY;
-        for (int j = 0; j < npos; j++) {
-            const float *k = kc + (size_t)j * f->KVD + (size_t)kvh * HS;
-            float s = 0;
-            for (int d = 0; d < HS; d++)
-                s += q[d] * k[d];
-            sc[j] = s * scale;
-            mx = fmaxf(mx, sc[j]);
+        int h = (int)(i / a->nblk), blk = (int)(i % a->nblk), kvh = h / group;
+        int t0 = blk * FW_ATT_ROWS, t1 = BZ_MIN(a->T, t0 + FW_ATT_ROWS), rows = t1 - t0;
+        int P = a->p0 + t1;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, P, HS, scale,
+                    f->q + (size_t)t0 * f->QD + (size_t)h * HS, f->QD, kc + (size_t)kvh * HS,
+                    f->KVD, 0.0f, S, P);
+        for (int r = 0; r < rows; r++) {
+            float *sr = S + (size_t)r * P;
+            int npos = a->p0 + t0 + r + 1;
+            float mx = -INFINITY, sum = 0;
+            for (int j = 0; j < npos; j++)
+                mx = fmaxf(mx, sr[j]);
+            for (int j = 0; j < npos; j++)
+                sum += (sr[j] = expf(sr[j] - mx));
+            float inv = 1.0f / sum;
+            for (int j = 0; j < npos; j++)
+                sr[j] *= inv;
+            for (int j = npos; j < P; j++)
+                sr[j] = 0;
         }
-        float sum = 0;
-        for (int j = 0; j < npos; j++) {
-            sc[j] = expf(sc[j] - mx);
-            sum += sc[j];
-        }
-        float inv = 1.0f / sum;
-        float *o = f->att + ((size_t)t * f->NH + h) * HS;
-        memset(o, 0, (size_t)HS * sizeof(float));
-        for (int j = 0; j < npos; j++) {
-            const float *v = vc + (size_t)j * f->KVD + (size_t)kvh * HS;
-            float p = sc[j] * inv;
-            for (int d = 0; d < HS; d++)
-                o[d] += p * v[d];
-        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, HS, P, 1.0f, S, P,
+                    vc + (size_t)kvh * HS, f->KVD, 0.0f,
+                    f->att + (size_t)t0 * f->QD + (size_t)h * HS, f->QD);
     }
 }
 
@@ -484,8 +484,8 @@ static void fw_chunk(struct core_forward *f, const int *tokens, int T)
         size_t off = ((size_t)l * f->n_ctx + p0) * f->KVD;
         memcpy(f->k_cache + off, f->k, (size_t)T * f->KVD * sizeof(float));
         memcpy(f->v_cache + off, f->v, (size_t)T * f->KVD * sizeof(float));
-        struct fw_att a = {f, l, p0};
-        core_pool_for(f->pool, (int64_t)T * f->NH, 1, fw_att_fn, &a);
+        struct fw_att a = {f, l, p0, T, (T + FW_ATT_ROWS - 1) / FW_ATT_ROWS};
+        core_pool_for(f->pool, (int64_t)f->NH * a.nblk, 1, fw_att_fn, &a);
         const struct core_tensor *wo[1] = {ly->wo}, *wd[1] = {ly->w_down};
         fw_linear(f, f->att, T, f->QD, 1, wo, &f->tmp);
         fw_extras(f, f->att, T, f->tmp, C, NULL, l, CORE_LORA_O);

@@ -487,39 +487,47 @@ AVX2 static float dot_bf16_avx2(const void *row, const float *x, int64_t n)
     return s;
 }
 
-AVX2 static float dot_q8_0_avx2(const void *row, const float *x, int64_t n)
+AVX2 static inline __m256 q8_0_block_avx2(const struct blk_q8_0 *b, const float *x)
 {
-    const struct blk_q8_0 *b = row;
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++, x += QK) {
-        __m128i q0 = _mm_loadu_si128((const __m128i *)b[i].qs);
-        __m128i q1 = _mm_loadu_si128((const __m128i *)(b[i].qs + 16));
-        __m256 s = _mm256_mul_ps(i8x8_ps(q0), _mm256_loadu_ps(x));
-        s = _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(q0, 8)), _mm256_loadu_ps(x + 8), s);
-        s = _mm256_fmadd_ps(i8x8_ps(q1), _mm256_loadu_ps(x + 16), s);
-        s = _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(q1, 8)), _mm256_loadu_ps(x + 24), s);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(core_kernels_f16_to_f32(b[i].d)), s, acc);
-    }
-    return hsum256(acc);
+    __m128i q0 = _mm_loadu_si128((const __m128i *)b->qs);
+    __m128i q1 = _mm_loadu_si128((const __m128i *)(b->qs + 16));
+    __m256 s = _mm256_mul_ps(i8x8_ps(q0), _mm256_loadu_ps(x));
+    s = _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(q0, 8)), _mm256_loadu_ps(x + 8), s);
+    s = _mm256_fmadd_ps(i8x8_ps(q1), _mm256_loadu_ps(x + 16), s);
+    return _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(q1, 8)), _mm256_loadu_ps(x + 24), s);
 }
 
-AVX2 static float dot_q4_0_avx2(const void *row, const float *x, int64_t n)
+AVX2 static inline __m256 q4_0_block_avx2(const struct blk_q4_0 *b, const float *x)
 {
-    const struct blk_q4_0 *b = row;
     const __m128i m4 = _mm_set1_epi8(0xF), off = _mm_set1_epi8(8);
-    __m256 acc = _mm256_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++, x += QK) {
-        __m128i v = _mm_loadu_si128((const __m128i *)b[i].qs);
-        __m128i lo = _mm_sub_epi8(_mm_and_si128(v, m4), off);
-        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), off);
-        __m256 s = _mm256_mul_ps(i8x8_ps(lo), _mm256_loadu_ps(x));
-        s = _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(x + 8), s);
-        s = _mm256_fmadd_ps(i8x8_ps(hi), _mm256_loadu_ps(x + 16), s);
-        s = _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(x + 24), s);
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(core_kernels_f16_to_f32(b[i].d)), s, acc);
-    }
-    return hsum256(acc);
+    __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
+    __m128i lo = _mm_sub_epi8(_mm_and_si128(v, m4), off);
+    __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), off);
+    __m256 s = _mm256_mul_ps(i8x8_ps(lo), _mm256_loadu_ps(x));
+    s = _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(lo, 8)), _mm256_loadu_ps(x + 8), s);
+    s = _mm256_fmadd_ps(i8x8_ps(hi), _mm256_loadu_ps(x + 16), s);
+    return _mm256_fmadd_ps(i8x8_ps(_mm_srli_si128(hi, 8)), _mm256_loadu_ps(x + 24), s);
 }
+
+/* Two blocks per step on two accumulators (see the AVX-512 note on FMA latency). */
+#define DOT_BLOCKS_AVX2(NAME, BLK, FN)                                                    \
+    AVX2 static float NAME(const void *row, const float *x, int64_t n)                    \
+    {                                                                                     \
+        const struct BLK *b = row;                                                        \
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                         \
+        int64_t nb = n / QK, i = 0;                                                       \
+        for (; i + 2 <= nb; i += 2, x += 2 * QK) {                                        \
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b[i].d)), FN(&b[i], x), a0);    \
+            a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b[i + 1].d)),                   \
+                                 FN(&b[i + 1], x + QK), a1);                              \
+        }                                                                                 \
+        for (; i < nb; i++, x += QK)                                                      \
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b[i].d)), FN(&b[i], x), a0);    \
+        return hsum256(_mm256_add_ps(a0, a1));                                            \
+    }
+
+DOT_BLOCKS_AVX2(dot_q8_0_avx2, blk_q8_0, q8_0_block_avx2)
+DOT_BLOCKS_AVX2(dot_q4_0_avx2, blk_q4_0, q4_0_block_avx2)
 
 AVX2 static void q6k_unpack_avx2(const struct blk_q6_k *b, int8_t *restrict q) { Q6K_UNPACK_BODY }
 AVX2 static void q4k_unpack_avx2(const struct blk_q4_k *b, uint8_t *restrict q) { Q4K_UNPACK_BODY }
@@ -531,7 +539,7 @@ AVX2 static float dot_q4_k_avx2(const void *row, const float *x, int64_t n)
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         uint8_t q[QKK];
         q4k_unpack_avx2(&b[i], q);
-        float d = core_kernels_f16_to_f32(b[i].d), dmin = core_kernels_f16_to_f32(b[i].dmin);
+        float d = _cvtsh_ss(b[i].d), dmin = _cvtsh_ss(b[i].dmin);
         for (int g = 0; g < 8; g++) {
             uint8_t sc, m;
             q4k_scale_min(g, b[i].scales, &sc, &m);
@@ -555,7 +563,7 @@ AVX2 static float dot_q6_k_avx2(const void *row, const float *x, int64_t n)
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         int8_t q[QKK];
         q6k_unpack_avx2(&b[i], q);
-        float d = core_kernels_f16_to_f32(b[i].d);
+        float d = _cvtsh_ss(b[i].d);
         for (int g = 0; g < 16; g++) {
             __m128i qv = _mm_loadu_si128((const __m128i *)(q + g * 16));
             __m256 gs = _mm256_mul_ps(i8x8_ps(qv), _mm256_loadu_ps(x + g * 16));
@@ -632,34 +640,62 @@ AVX512 static float dot_bf16_avx512(const void *row, const float *x, int64_t n)
     return s;
 }
 
+AVX512 static inline __m512 q8_0_block_avx512(const struct blk_q8_0 *b, const float *x)
+{
+    __m512 s = _mm512_mul_ps(i8x16_ps(_mm_loadu_si128((const __m128i *)b->qs)),
+                             _mm512_loadu_ps(x));
+    return _mm512_fmadd_ps(i8x16_ps(_mm_loadu_si128((const __m128i *)(b->qs + 16))),
+                           _mm512_loadu_ps(x + 16), s);
+}
+
+/* Four accumulators: one FMA chain per block would cap a core at one block per FMA
+ * latency, below memory speed. */
 AVX512 static float dot_q8_0_avx512(const void *row, const float *x, int64_t n)
 {
     const struct blk_q8_0 *b = row;
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++, x += QK) {
-        __m512 s = _mm512_mul_ps(i8x16_ps(_mm_loadu_si128((const __m128i *)b[i].qs)),
-                                 _mm512_loadu_ps(x));
-        s = _mm512_fmadd_ps(i8x16_ps(_mm_loadu_si128((const __m128i *)(b[i].qs + 16))),
-                            _mm512_loadu_ps(x + 16), s);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(core_kernels_f16_to_f32(b[i].d)), s, acc);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t nb = n / QK, i = 0;
+    for (; i + 4 <= nb; i += 4, x += 4 * QK) {
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q8_0_block_avx512(&b[i], x), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 1].d)),
+                             q8_0_block_avx512(&b[i + 1], x + QK), a1);
+        a2 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 2].d)),
+                             q8_0_block_avx512(&b[i + 2], x + 2 * QK), a2);
+        a3 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 3].d)),
+                             q8_0_block_avx512(&b[i + 3], x + 3 * QK), a3);
     }
-    return _mm512_reduce_add_ps(acc);
+    for (; i < nb; i++, x += QK)
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q8_0_block_avx512(&b[i], x), a0);
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+}
+
+AVX512 static inline __m512 q4_0_block_avx512(const struct blk_q4_0 *b, const float *x)
+{
+    const __m128i m4 = _mm_set1_epi8(0xF), off = _mm_set1_epi8(8);
+    __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
+    __m128i lo = _mm_sub_epi8(_mm_and_si128(v, m4), off);
+    __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), off);
+    __m512 s = _mm512_mul_ps(i8x16_ps(lo), _mm512_loadu_ps(x));
+    return _mm512_fmadd_ps(i8x16_ps(hi), _mm512_loadu_ps(x + 16), s);
 }
 
 AVX512 static float dot_q4_0_avx512(const void *row, const float *x, int64_t n)
 {
     const struct blk_q4_0 *b = row;
-    const __m128i m4 = _mm_set1_epi8(0xF), off = _mm_set1_epi8(8);
-    __m512 acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < n / QK; i++, x += QK) {
-        __m128i v = _mm_loadu_si128((const __m128i *)b[i].qs);
-        __m128i lo = _mm_sub_epi8(_mm_and_si128(v, m4), off);
-        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), off);
-        __m512 s = _mm512_mul_ps(i8x16_ps(lo), _mm512_loadu_ps(x));
-        s = _mm512_fmadd_ps(i8x16_ps(hi), _mm512_loadu_ps(x + 16), s);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(core_kernels_f16_to_f32(b[i].d)), s, acc);
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t nb = n / QK, i = 0;
+    for (; i + 4 <= nb; i += 4, x += 4 * QK) {
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q4_0_block_avx512(&b[i], x), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 1].d)),
+                             q4_0_block_avx512(&b[i + 1], x + QK), a1);
+        a2 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 2].d)),
+                             q4_0_block_avx512(&b[i + 2], x + 2 * QK), a2);
+        a3 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 3].d)),
+                             q4_0_block_avx512(&b[i + 3], x + 3 * QK), a3);
     }
-    return _mm512_reduce_add_ps(acc);
+    for (; i < nb; i++, x += QK)
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q4_0_block_avx512(&b[i], x), a0);
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
 AVX512 static void q6k_unpack_avx512(const struct blk_q6_k *b, int8_t *restrict q)
@@ -678,7 +714,7 @@ AVX512 static float dot_q4_k_avx512(const void *row, const float *x, int64_t n)
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         uint8_t q[QKK];
         q4k_unpack_avx512(&b[i], q);
-        float d = core_kernels_f16_to_f32(b[i].d), dmin = core_kernels_f16_to_f32(b[i].dmin);
+        float d = _cvtsh_ss(b[i].d), dmin = _cvtsh_ss(b[i].dmin);
         for (int g = 0; g < 8; g++) {
             uint8_t sc, m;
             q4k_scale_min(g, b[i].scales, &sc, &m);
@@ -703,7 +739,7 @@ AVX512 static float dot_q6_k_avx512(const void *row, const float *x, int64_t n)
     for (int64_t i = 0; i < n / QKK; i++, x += QKK) {
         int8_t q[QKK];
         q6k_unpack_avx512(&b[i], q);
-        float d = core_kernels_f16_to_f32(b[i].d);
+        float d = _cvtsh_ss(b[i].d);
         for (int g = 0; g < 16; g++) {
             __m512 gs = _mm512_mul_ps(i8x16_ps(_mm_loadu_si128((const __m128i *)(q + g * 16))),
                                       _mm512_loadu_ps(x + g * 16));
