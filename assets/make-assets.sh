@@ -15,4 +15,4 @@ fi
 # C.UTF-8 so that nothing locale-dependent (number formatting) can differ between machines.
 LC_ALL=C.UTF-8 "$gen" assets/src "$out"
 echo "make-assets: wrote $out/demo/pairs.jsonl, $out/demo/chat.jsonl," \
-    "$out/demo/pairs-manifest.json, $out/questions.jsonl"
+    "$out/demo/pairs-manifest.json, $out/questions.jsonl, $out/questions-reference.jsonl"

@@ -8,7 +8,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bash assets/make-assets.sh "$build" "$tmp"
 status=0
-for f in demo/pairs.jsonl demo/chat.jsonl demo/pairs-manifest.json questions.jsonl; do
+for f in demo/pairs.jsonl demo/chat.jsonl demo/pairs-manifest.json questions.jsonl questions-reference.jsonl; do
     if cmp "assets/$f" "$tmp/$f"; then
         echo "same: assets/$f"
     else
@@ -19,7 +19,7 @@ done
 # A second run must give the same bytes again (no clock, no address-dependent order).
 mkdir "$tmp/again"
 bash assets/make-assets.sh "$build" "$tmp/again" >/dev/null
-for f in demo/pairs.jsonl demo/chat.jsonl demo/pairs-manifest.json questions.jsonl; do
+for f in demo/pairs.jsonl demo/chat.jsonl demo/pairs-manifest.json questions.jsonl questions-reference.jsonl; do
     cmp "$tmp/$f" "$tmp/again/$f" || { echo "NOT DETERMINISTIC: $f"; status=1; }
 done
 lines=$(wc -l < assets/demo/pairs.jsonl)

@@ -1,7 +1,8 @@
 /*
  * gen-demo.c: writes the shipped demo files (assets/demo/pairs.jsonl, chat.jsonl, the
- * oddity manifest, and assets/questions.jsonl) from the hand-written sources in
- * assets/src/ plus pairs made from templates whose answers are computed here.
+ * oddity manifest, assets/questions.jsonl and questions-reference.jsonl) from the
+ * hand-written sources in assets/src/ plus pairs made from templates whose answers are
+ * computed here.
  *
  * Key idea: everything is deterministic (a fixed-seed splitmix64, no clock, no locale),
  * so `make assets` reproduces the committed bytes and a test can compare them. The
@@ -20,7 +21,7 @@
  * Left out: no randomness from outside, no network, no other output formats (the
  * dataset module converts).
  *
- *   gen-demo SRC_DIR OUT_DIR     (writes OUT_DIR/demo/... and OUT_DIR/questions.jsonl)
+ *   gen-demo SRC_DIR OUT_DIR     (writes OUT_DIR/demo/... and OUT_DIR/questions*.jsonl)
  */
 #include "core/bz.h"
 
@@ -1245,6 +1246,10 @@ static void make_chat(const char *src, const char *out)
 
 /* ---------------------------------------------------------------- questions.jsonl */
 
+/* questions.jsonl keeps the references inside each question (as MT-Bench's own question
+ * file does for some); questions-reference.jsonl repeats them in FastChat's
+ * reference-answer layout for tools that read that file. */
+
 static void make_questions(const char *src, const char *out)
 {
     static const char *cats[] = {"writing", "roleplay",   "reasoning", "math",
@@ -1252,8 +1257,9 @@ static void make_questions(const char *src, const char *out)
     struct srec *v;
     char *path = bz_path_join(src, "questions.txt");
     int n = src_parse(path, &v);
-    struct bz_buf b;
+    struct bz_buf b, ref;
     bz_buf_init(&b);
+    bz_buf_init(&ref);
     int per_cat[8] = {0};
     for (int i = 0; i < n; i++) {
         char kind[16] = "", cat[32] = "";
@@ -1298,6 +1304,21 @@ static void make_questions(const char *src, const char *out)
                 }
         }
         bz_buf_puts(&b, "]}\n");
+        if (nr) {
+            /* The same references in FastChat's reference-answer file layout. */
+            bz_buf_printf(&ref,
+                          "{\"question_id\":%d,\"model_id\":\"bezoar-reference\","
+                          "\"choices\":[{\"index\":0,\"turns\":[",
+                          qid);
+            int k2 = 0;
+            for (int k = 0; k < v[i].nsec; k++)
+                if (!strcmp(v[i].sec[k].name, "reference")) {
+                    if (k2++)
+                        bz_buf_putc(&ref, ',');
+                    bz_buf_json_str(&ref, v[i].sec[k].text, strlen(v[i].sec[k].text));
+                }
+            bz_buf_puts(&ref, "]}]}\n");
+        }
     }
     for (int k = 0; k < 8; k++)
         if (per_cat[k] != 3)
@@ -1305,16 +1326,18 @@ static void make_questions(const char *src, const char *out)
     free(path);
     src_free(v, n);
     write_file(out, "questions.jsonl", &b);
+    write_file(out, "questions-reference.jsonl", &ref);
     bz_buf_cleanup(&b);
+    bz_buf_cleanup(&ref);
 }
 
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr,
-                "usage: gen-demo SRC_DIR OUT_DIR\n"
-                "  reads SRC_DIR/{pairs,chat,questions}.txt, writes OUT_DIR/demo/"
-                "{pairs.jsonl,chat.jsonl,pairs-manifest.json} and OUT_DIR/questions.jsonl\n");
+        fprintf(stderr, "usage: gen-demo SRC_DIR OUT_DIR\n"
+                        "  reads SRC_DIR/{pairs,chat,questions}.txt, writes OUT_DIR/demo/"
+                        "{pairs.jsonl,chat.jsonl,pairs-manifest.json},\n"
+                        "  OUT_DIR/questions.jsonl and OUT_DIR/questions-reference.jsonl\n");
         return 2;
     }
     struct bz_err err = {0};
