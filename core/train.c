@@ -42,6 +42,7 @@ struct tr_priv {
     float *dres, *dxn, *dq, *dk, *dv, *dao, *dg, *du, *dhs, *dh, *xd, *attscr, *lin, *head;
     float *cos_t, *sin_t;
     double timers[CORE_TRAIN_T_COUNT];
+    int T; /* time steps of the current batch */
 };
 
 static const char *lin_name[NLIN] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -504,7 +505,7 @@ static int lin_fwd(struct core_train *t, int l, int k, float *out, const float *
 {
     struct tr_priv *p = t->priv;
     struct tr_layer *y = &p->layers[l];
-    int N = t->B * t->T, cin, cout, rc = 0;
+    int N = t->B * p->T, cin, cout, rc = 0;
     lin_dims(t, k, &cin, &cout);
     TIME(kind, rc = core_ops_linear_forward(out, x, y->w[k], N, cin, cout, 0, p->lin));
     if (rc)
@@ -527,7 +528,7 @@ static int lin_bwd(struct core_train *t, int l, int k, float *dx, const float *d
 {
     struct tr_priv *p = t->priv;
     struct tr_layer *y = &p->layers[l];
-    int N = t->B * t->T, cin, cout, rc = 0;
+    int N = t->B * p->T, cin, cout, rc = 0;
     lin_dims(t, k, &cin, &cout);
     TIME(kind, rc = core_ops_linear_backward(dx, dout, y->w[k], N, cin, cout, p->lin));
     if (rc)
@@ -549,7 +550,11 @@ int core_train_step(struct core_train *t, const struct core_train_batch *b, int 
                     struct bz_err *err)
 {
     struct tr_priv *p = t->priv;
-    int B = t->B, T = t->T, C = t->C, N = B * T, rc = 0;
+    int B = t->B, T = b->T > 0 ? b->T : t->T, C = t->C, N = B * T, rc = 0;
+    if (T > t->T)
+        return bz_errf(err, BZ_EINVAL, "batch length %d is longer than the trainer's %d", T,
+                       t->T);
+    p->T = T;
     float eps = t->model->cfg.norm_eps > 0 ? t->model->cfg.norm_eps : 1e-5f;
     float pd = backward ? t->opts.dropout : 0.0f;
     int mode = t->model->cfg.rope_mode;

@@ -35,10 +35,12 @@ struct core_train_opts {
     int head_chunk;     /* rows per output-projection chunk; 0: 128 */
 };
 
-/* One micro-batch, all arrays (B, T). targets[i] < 0: no loss at position i (prompt,
+/* One micro-batch, all arrays (B, T) with T = the batch's own length (<= opts.T; 0
+ * means opts.T), rows contiguous. targets[i] < 0: no loss at position i (prompt,
  * padding). pos: RoPE positions; seg: attention segment ids (a token sees earlier
  * tokens of its own segment only), NULL for one segment per row. */
 struct core_train_batch {
+    int T;
     const int *tokens;
     const int *targets;
     const int *pos;

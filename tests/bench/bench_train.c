@@ -109,7 +109,7 @@ static void bench(const struct shape *s, int steps, double peak, struct core_poo
         tok[i] = (int)((i * 2654435761u) % (unsigned)s->V), pos[i] = i % T;
     for (int i = 0; i < N; i++)
         tgt[i] = (i + 1) % T ? tok[(i + 1) % N] : -1; /* all tokens but each row's last */
-    struct core_train_batch b = {tok, tgt, pos, NULL};
+    struct core_train_batch b = {.tokens = tok, .targets = tgt, .pos = pos};
 
     double plin = 0;
     for (int k = 0; k < 7; k++) {

@@ -230,7 +230,7 @@ TEST(lora_train_forward_matches_inference)
     int tok[8] = {1, 5, 9, 2, 17, 3, 8, 11}, tgt[8], pos[8];
     for (int i = 0; i < 8; i++)
         tgt[i] = i + 1 < 8 ? tok[i + 1] : -1, pos[i] = i;
-    struct core_train_batch b = {tok, tgt, pos, NULL};
+    struct core_train_batch b = {.tokens = tok, .targets = tgt, .pos = pos};
     double sum;
     int cnt;
     ASSERT_OK(core_train_step(t, &b, 0, 1, 0, &sum, &cnt, &err), &err);

@@ -87,7 +87,7 @@ static struct core_train_batch batch(void)
     int t0[12] = {-1, -1, 7, 3, -1, -1, 4, 11, -1, 19, 2, -1};
     for (int i = 0; i < 12; i++)
         tok[i] = (i * 7 + 3) % 20, pos[i] = p0[i], seg[i] = s0[i], tgt[i] = t0[i];
-    return (struct core_train_batch){tok, tgt, pos, seg};
+    return (struct core_train_batch){.tokens = tok, .targets = tgt, .pos = pos, .seg = seg};
 }
 
 static double loss_of(struct core_train *t, int backward)
@@ -244,5 +244,40 @@ TEST(train_deterministic_and_learns)
     ASSERT(memcmp(p1, p2, sizeof p1) == 0);
     ASSERT_EQ_INT(f1 == f2, 1);
     ASSERT(l1 < 0.5 * f1);
+    tiny_free(&ty);
+}
+
+/* A batch shorter than the trainer's T gives the same loss and gradients as a trainer
+ * sized for exactly that length. */
+TEST(train_short_batch_matches)
+{
+    struct tiny ty;
+    tiny_init(&ty, CORE_ROPE_NORM, 1);
+    struct core_train_opts o = {.targets = 0x7f, .rank = 2, .alpha = 4, .B = 2, .T = 12};
+    struct core_train *big, *small;
+    struct bz_err err = {0};
+    ASSERT_OK(core_train_new(&big, &ty.m, &o, NULL, &err), &err);
+    o.T = 6;
+    ASSERT_OK(core_train_new(&small, &ty.m, &o, NULL, &err), &err);
+    core_train_init_params(big, 4);
+    core_train_init_params(small, 4);
+    for (size_t i = 0; i < big->n_params; i++)
+        big->params[i] = small->params[i] = 0.3f * frand();
+    struct core_train_batch b = batch();
+    b.T = 6;
+    double s1, s2;
+    int c1, c2;
+    core_train_zero_grad(big);
+    core_train_zero_grad(small);
+    ASSERT_OK(core_train_step(big, &b, 1, 1, 5, &s1, &c1, &err), &err);
+    ASSERT_OK(core_train_step(small, &b, 1, 1, 5, &s2, &c2, &err), &err);
+    ASSERT_EQ_INT(c1, c2);
+    ASSERT_NEAR(s1, s2, 1e-6);
+    for (size_t i = 0; i < big->n_params; i++)
+        ASSERT_NEAR(big->grads[i], small->grads[i], 1e-6);
+    b.T = 13;
+    ASSERT_EQ_INT(core_train_step(big, &b, 1, 1, 5, &s1, &c1, &err), BZ_EINVAL);
+    core_train_free(big);
+    core_train_free(small);
     tiny_free(&ty);
 }
