@@ -436,3 +436,120 @@ int core_model_open(struct core_model **out, const char *path, struct bz_err *er
     *out = m;
     return 0;
 }
+
+/* ---------------------------------------------------------------- GGUF export */
+
+struct save_tensor {
+    const struct core_tensor *t;
+    int type;
+};
+
+/* Produce a tensor in its target type, row by row (dequantize, then quantize). */
+static int save_fill(void *ctx, void *dst, size_t nbytes, struct bz_err *err)
+{
+    const struct save_tensor *s = ctx;
+    const struct core_tensor *t = s->t;
+    if (t->type == s->type) {
+        memcpy(dst, t->data, nbytes);
+        return 0;
+    }
+    int64_t row = t->ne[0], rows = core_tensor_nelems(t) / row;
+    size_t in_row = core_quant_row_bytes(t->type, row), out_row = core_quant_row_bytes(s->type, row);
+    float *buf = malloc((size_t)row * sizeof *buf);
+    if (!buf)
+        return bz_errf(err, BZ_ENOMEM, "tensor '%s': no memory for a row", t->name);
+    int rc = 0;
+    for (int64_t r = 0; r < rows && rc == 0; r++) {
+        rc = core_dequant_row(t->type, (const uint8_t *)t->data + (size_t)r * in_row, buf, row);
+        if (rc == 0)
+            rc = core_quant_row(s->type, buf, (uint8_t *)dst + (size_t)r * out_row, row);
+    }
+    free(buf);
+    if (rc)
+        return bz_errf(err, rc, "tensor '%s': cannot convert %s to %s", t->name,
+                       core_type_name(t->type), core_type_name(s->type));
+    return 0;
+}
+
+static int skip_key(const struct core_gguf_kv *kv, const char *arch)
+{
+    static const char *const own[] = {"general.architecture", "general.name",
+                                      "general.file_type", "general.alignment"};
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(own); i++)
+        if (kv->key.n == strlen(own[i]) && memcmp(kv->key.p, own[i], kv->key.n) == 0)
+            return 1;
+    size_t an = strlen(arch);
+    return kv->key.n > an && memcmp(kv->key.p, arch, an) == 0 && kv->key.p[an] == '.';
+}
+
+int core_model_save_gguf(const struct core_model *m, const char *path, int type,
+                         struct bz_buf *report, struct bz_err *err)
+{
+    if (!core_quant_can_quant(type))
+        return bz_errf(err, BZ_EUNSUPPORTED, "%s: cannot write tensors as %s (f32, f16, bf16 "
+                       "and q8_0 are supported)", path, core_type_name(type));
+    const struct core_model_config *c = &m->cfg;
+    const char *an = arch_name(c->arch);
+    struct core_gguf_writer *w = core_gguf_writer_new();
+    char k[128];
+#define KEY(suffix) (snprintf(k, sizeof k, "%s." suffix, an), k)
+    core_gguf_writer_set_str(w, "general.architecture", an);
+    core_gguf_writer_set_str(w, "general.name", m->name ? m->name : "model");
+    uint32_t ftype = type == CORE_TYPE_F16 ? 1 : type == CORE_TYPE_Q8_0 ? 7
+                     : type == CORE_TYPE_BF16 ? 32 : 0;
+    core_gguf_writer_set_u32(w, "general.file_type", ftype);
+    core_gguf_writer_set_u32(w, KEY("context_length"), (uint32_t)c->ctx_len);
+    core_gguf_writer_set_u32(w, KEY("embedding_length"), (uint32_t)c->dim);
+    core_gguf_writer_set_u32(w, KEY("block_count"), (uint32_t)c->n_layers);
+    core_gguf_writer_set_u32(w, KEY("feed_forward_length"), (uint32_t)c->ffn_dim);
+    core_gguf_writer_set_u32(w, KEY("attention.head_count"), (uint32_t)c->n_heads);
+    core_gguf_writer_set_u32(w, KEY("attention.head_count_kv"), (uint32_t)c->n_kv_heads);
+    core_gguf_writer_set_u32(w, KEY("rope.dimension_count"), (uint32_t)c->head_dim);
+    core_gguf_writer_set_f32(w, KEY("rope.freq_base"), c->rope_theta);
+    core_gguf_writer_set_f32(w, KEY("attention.layer_norm_rms_epsilon"), c->norm_eps);
+    core_gguf_writer_set_u32(w, KEY("vocab_size"), (uint32_t)c->vocab_size);
+    if (c->head_dim * c->n_heads != c->dim) {
+        core_gguf_writer_set_u32(w, KEY("attention.key_length"), (uint32_t)c->head_dim);
+        core_gguf_writer_set_u32(w, KEY("attention.value_length"), (uint32_t)c->head_dim);
+    }
+    if (c->rope_scale != 1.0f) {
+        core_gguf_writer_set_str(w, KEY("rope.scaling.type"), "linear");
+        core_gguf_writer_set_f32(w, KEY("rope.scaling.factor"), c->rope_scale);
+    }
+#undef KEY
+    int rc = 0;
+    if (m->gguf)
+        for (int64_t i = 0; i < m->gguf->n_kv && rc == 0; i++)
+            if (!skip_key(&m->gguf->kvs[i], an))
+                rc = core_gguf_writer_copy_kv(w, &m->gguf->kvs[i]);
+    if (rc == 0 && m->chat_template && !(m->gguf && core_gguf_find(m->gguf,
+                                                                    "tokenizer.chat_template")))
+        rc = core_gguf_writer_set_str(w, "tokenizer.chat_template", m->chat_template);
+    if (rc)
+        rc = bz_errf(err, rc, "%s: cannot copy the metadata", path);
+    struct save_tensor *st = bz_calloc((size_t)BZ_MAX(m->n_tensors, 1), sizeof *st);
+    for (int i = 0; i < m->n_tensors && rc == 0; i++) {
+        const struct core_tensor *t = &m->tensors[i];
+        int to = t->n_dims == 1 ? CORE_TYPE_F32 : type;
+        if (!core_quant_can_dequant(t->type) && t->type != to)
+            rc = bz_errf(err, BZ_EUNSUPPORTED, "%s: tensor '%s' is %s, which cannot be converted",
+                         path, t->name, core_type_name(t->type));
+        if (rc == 0 && t->ne[0] % core_type_block_elems(to) != 0) {
+            if (report)
+                bz_buf_printf(report, "%s: rows of %lld are not a multiple of the %s block; "
+                              "written as F16\n", t->name, (long long)t->ne[0],
+                              core_type_name(to));
+            to = CORE_TYPE_F16;
+        }
+        st[i].t = t;
+        st[i].type = to;
+        if (rc == 0)
+            rc = core_gguf_writer_add_tensor_fn(w, t->name, to, t->n_dims, t->ne, save_fill,
+                                                &st[i], err);
+    }
+    if (rc == 0)
+        rc = core_gguf_writer_write(w, path, err);
+    free(st);
+    core_gguf_writer_free(w);
+    return rc;
+}
