@@ -65,7 +65,7 @@ static void draw_help(struct tui_app *app)
     draw_box(y, x, h, w, " Keys (Esc or ? closes, j/k scroll) ");
     int line = 0, shown = 0;
     for (size_t i = 0; i < tui_n_bindings; i++) {
-        if (!tui_bindings[i].help)
+        if (!tui_bindings[i].help || !(tui_bindings[i].views & (1u << app->view)))
             continue;
         if (line++ < app->help_scroll)
             continue;
@@ -124,8 +124,25 @@ static void draw_overlay(struct tui_app *app)
     case TUI_OV_FILTER:
         draw_filter(app);
         break;
+    case TUI_OV_FORM:
+        tui_view_train_form_draw(app);
+        break;
+    case TUI_OV_QUIT: {
+        char buf[160];
+        snprintf(buf, sizeof buf, "%zu job(s) running: k keep them running and quit · s stop "
+                 "them (checkpoint) and quit · Esc stay", tui_jobs_running(&app->jobs));
+        move(y, 0);
+        clrtoeol();
+        attron(A_BOLD);
+        mvaddnstr(y, 0, buf, app->cols - 1);
+        attroff(A_BOLD);
+        break;
+    }
     case TUI_OV_PROMPT: {
-        static const char *label[] = {"/", "min response chars: ", "max response chars: "};
+        static const char *label[] = {"/", "min response chars: ", "max response chars: ",
+                                      "value: "};
+        if (app->prompt_kind == TUI_PROMPT_FIELD)
+            tui_view_train_form_draw(app);
         move(y, 0);
         clrtoeol();
         attron(A_BOLD);
@@ -160,10 +177,36 @@ static void draw_overlay(struct tui_app *app)
     curs_set(0);
 }
 
+void tui_draw_header(struct tui_app *app, const char *title)
+{
+    static const char *names[TUI_VIEW__COUNT] = {"1 Data", "2 Train"};
+    attr_t bar = app->color ? COLOR_PAIR(TUI_C_HEADER) : A_REVERSE;
+    attrset(bar);
+    move(0, 0);
+    for (int x = 0; x < app->cols; x++)
+        addch(' ');
+    mvaddstr(0, 1, "Bezoar");
+    int x = 8;
+    for (int v = 0; v < TUI_VIEW__COUNT; v++) {
+        attrset(v == app->view ? (bar | A_BOLD | A_UNDERLINE) : bar);
+        mvaddstr(0, x, names[v]);
+        x += (int)strlen(names[v]) + 2;
+    }
+    attrset(bar);
+    mvaddstr(0, x, "│ ");
+    x += 2;
+    size_t n = tui_text_fit(title, strlen(title), app->cols - x - 1, NULL);
+    mvaddnstr(0, x, title, (int)n);
+    attrset(A_NORMAL);
+}
+
 static void draw(struct tui_app *app)
 {
     double t0 = bz_now();
-    tui_view_data_draw(app);
+    if (app->view == TUI_VIEW_TRAIN)
+        tui_view_train_draw(app);
+    else
+        tui_view_data_draw(app);
     draw_overlay(app);
     if (app->overlay != TUI_OV_PROMPT)
         move(app->rows - 1, app->cols - 1);
@@ -196,7 +239,7 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
 {
     struct tui_data *d = &app->data;
     if (!is_key && (ch == 27)) {
-        app->overlay = TUI_OV_NONE;
+        app->overlay = app->prompt_kind == TUI_PROMPT_FIELD ? TUI_OV_FORM : TUI_OV_NONE;
         return;
     }
     if ((is_key && (ch == KEY_BACKSPACE)) || (!is_key && (ch == 127 || ch == 8))) {
@@ -210,7 +253,10 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
     }
     if ((is_key && ch == KEY_ENTER) || (!is_key && (ch == '\n' || ch == '\r'))) {
         app->overlay = TUI_OV_NONE;
-        if (app->prompt_kind == TUI_PROMPT_SEARCH) {
+        if (app->prompt_kind == TUI_PROMPT_FIELD) {
+            tui_view_train_form_set(app, app->prompt);
+            app->overlay = TUI_OV_FORM;
+        } else if (app->prompt_kind == TUI_PROMPT_SEARCH) {
             if (app->prompt_len)
                 tui_data_search_start(d, app->prompt, 1);
             tui_view_data_search_changed();
@@ -316,7 +362,12 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
 {
     struct tui_data *d = &app->data;
     if (is_key && ch == KEY_MOUSE) {
-        handle_mouse(app);
+        if (app->view == TUI_VIEW_DATA)
+            handle_mouse(app);
+        else {
+            MEVENT ev;
+            getmouse(&ev);
+        }
         return;
     }
     if (is_key && ch == KEY_RESIZE)
@@ -340,6 +391,20 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     case TUI_OV_BULK:
         bulk_key(app, is_key ? 0 : (int)ch);
         return;
+    case TUI_OV_FORM:
+        tui_view_train_form_key(app, (int)ch);
+        return;
+    case TUI_OV_QUIT:
+        app->overlay = TUI_OV_NONE;
+        if (!is_key && ch == 'k') {
+            app->quit = 1;
+        } else if (!is_key && ch == 's') {
+            for (size_t i = 0; i < app->jobs.n; i++)
+                if (app->jobs.v[i]->pid)
+                    tui_job_stop(app->jobs.v[i], NULL);
+            app->quit = 1;
+        }
+        return;
     case TUI_OV_CONFIRM:
         app->overlay = TUI_OV_NONE;
         if (!is_key && (ch == 'y' || ch == 'Y'))
@@ -355,10 +420,18 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
         return;
     }
     int key = (int)ch;
-    int action = tui_keys_action(key);
+    int action = tui_keys_action(app->view, key);
     d->msg[0] = d->search_dir ? d->msg[0] : '\0';
     switch (action) {
-    case TUI_A_QUIT: app->quit = 1; break;
+    case TUI_A_QUIT:
+        if (tui_jobs_running(&app->jobs))
+            app->overlay = TUI_OV_QUIT;
+        else
+            app->quit = 1;
+        break;
+    case TUI_A_VIEW_DATA: app->view = TUI_VIEW_DATA; break;
+    case TUI_A_VIEW_TRAIN: app->view = TUI_VIEW_TRAIN; break;
+    case TUI_A_NEXT_VIEW: app->view = (app->view + 1) % TUI_VIEW__COUNT; break;
     case TUI_A_HELP: app->overlay = TUI_OV_HELP; app->help_scroll = 0; break;
     case TUI_A_SEARCH: open_prompt(app, TUI_PROMPT_SEARCH); break;
     case TUI_A_FILTER: app->overlay = TUI_OV_FILTER; break;
@@ -373,7 +446,12 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
         if (key > 0)
             tui_data_msg(d, 0, "no action on this key (? shows the keys)");
         break;
-    default: tui_view_data_key(app, action); break;
+    default:
+        if (app->view == TUI_VIEW_TRAIN)
+            tui_view_train_key(app, action);
+        else
+            tui_view_data_key(app, action);
+        break;
     }
 }
 
@@ -427,13 +505,15 @@ static void on_tick(uv_timer_t *t)
         last = p;
         tui_app_dirty(app);
     }
+    if (tui_jobs_poll(&app->jobs))
+        tui_app_dirty(app);
     if (d->search_dir) {
         double t0 = bz_now();
         while (d->search_dir && bz_now() - t0 < 0.008)
             tui_data_search_step(d, 64, app->list_rows);
         tui_app_dirty(app);
     }
-    uint64_t next = d->search_dir ? 1 : (p.finished ? 250 : 50);
+    uint64_t next = d->search_dir ? 1 : (p.finished && !tui_jobs_running(&app->jobs) ? 250 : 100);
     uv_timer_start(t, on_tick, next, 0);
 }
 
@@ -483,6 +563,11 @@ static void setup_colors(struct tui_app *app)
     init_pair(TUI_C_ASSISTANT, COLOR_GREEN, -1);
     init_pair(TUI_C_SYSTEM, COLOR_MAGENTA, -1);
     init_pair(TUI_C_ERROR, COLOR_RED, -1);
+}
+
+static void on_job_change(void *arg)
+{
+    tui_app_dirty(arg);
 }
 
 static void close_cb(uv_handle_t *h, void *arg)
@@ -543,6 +628,9 @@ int tui_app_main(const char *dataset)
 
     uv_loop_init(&lp.loop);
     app.loop = &lp.loop;
+    tui_jobs_init(&app.jobs, &lp.loop, "runs", on_job_change, &app);
+    tui_jobs_scan(&app.jobs);
+    tui_view_train_init(&app);
     uv_poll_init(&lp.loop, &lp.input, STDIN_FILENO);
     lp.input.data = &app;
     uv_poll_start(&lp.input, UV_READABLE, on_input);
@@ -573,6 +661,10 @@ int tui_app_main(const char *dataset)
     ds_counts(ds, &c);
     printf("bezoar: %s: %zu accepted, %zu rejected, %zu flagged, %zu pending, %zu bad\n",
            dataset, c.accepted, c.rejected, c.flagged, c.pending, c.bad);
+    size_t still = tui_jobs_running(&app.jobs);
+    if (still)
+        printf("bezoar: %zu job(s) still running; reopen the workbench to follow them\n", still);
+    tui_jobs_cleanup(&app.jobs);
     tui_data_cleanup(&app.data);
     ds_close(ds);
     free(app.dataset_path);

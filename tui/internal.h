@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "dataset/dataset.h"
+#include "tui/job.h"
 #include "tui/text.h"
 
 /* ---------------------------------------------------------------- actions and keys */
@@ -45,12 +46,27 @@ enum tui_action {
     TUI_A_DETAIL_DOWN,
     TUI_A_DETAIL_UP,
     TUI_A_REDRAW,
+    TUI_A_VIEW_DATA,
+    TUI_A_VIEW_TRAIN,
+    TUI_A_NEXT_VIEW,
+    TUI_A_NEW_RUN,
+    TUI_A_STOP_RUN,
+    TUI_A_SAVE_NOW,
+    TUI_A_RESUME_RUN,
+    TUI_A_SMOOTH_MORE,
+    TUI_A_SMOOTH_LESS,
     TUI_A__COUNT
 };
 
 /* One binding: key (a curses key code or character) -> action, with its help text.
  * The same table drives dispatch and the `?` overlay. */
+enum tui_view { TUI_VIEW_DATA = 0, TUI_VIEW_TRAIN, TUI_VIEW__COUNT };
+#define TUI_V_DATA (1u << TUI_VIEW_DATA)
+#define TUI_V_TRAIN (1u << TUI_VIEW_TRAIN)
+#define TUI_V_ALL 0xFFu
+
 struct tui_binding {
+    unsigned views;  /* TUI_V_* where the binding applies */
     int key;
     int action;
     const char *keyname;
@@ -58,7 +74,7 @@ struct tui_binding {
 };
 extern const struct tui_binding tui_bindings[];
 extern const size_t tui_n_bindings;
-int tui_keys_action(int key);
+int tui_keys_action(int view, int key);
 
 /* ---------------------------------------------------------------- data view state */
 
@@ -153,6 +169,29 @@ void tui_data_msg(struct tui_data *d, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 
+/* ---------------------------------------------------------------- train view state */
+
+enum tui_form_field {
+    TUI_FF_MODEL, TUI_FF_STATUS, TUI_FF_NAME, TUI_FF_TEMPLATE, TUI_FF_TARGETS, TUI_FF_RANK,
+    TUI_FF_ALPHA, TUI_FF_DROPOUT, TUI_FF_LR, TUI_FF_EPOCHS, TUI_FF_BATCH, TUI_FF_SEQ,
+    TUI_FF_EVAL_SPLIT, TUI_FF_SAVE_EVERY, TUI_FF_SEED, TUI_FF__COUNT
+};
+
+struct tui_train {
+    size_t sel;             /* selected job */
+    double smooth;          /* EMA weight for the smoothed loss line, 0..0.99 */
+    int form_field;         /* selected form field; TUI_FF__COUNT = the Start button */
+    char form[TUI_FF__COUNT][256];
+    /* what the form knows about its inputs (refreshed when the model changes) */
+    char form_model_seen[256];
+    char form_model_info[256];
+    double model_params;    /* parameters, 0 when the model could not be read */
+    int model_ctx, model_dim;
+    size_t pairs, est_tokens, p95_chars;
+    double sgemm_gflops;    /* measured once, for the time estimate */
+    int alert_dismissed;    /* overfitting alert acknowledged for this many rises */
+};
+
 /* ---------------------------------------------------------------- the application */
 
 enum tui_overlay {
@@ -162,9 +201,11 @@ enum tui_overlay {
     TUI_OV_CONFIRM,  /* y/N question */
     TUI_OV_FILTER,   /* the filter menu */
     TUI_OV_BULK,     /* choose the bulk decision */
+    TUI_OV_FORM,     /* the new-run form (Train view) */
+    TUI_OV_QUIT,     /* quit while jobs run: keep them or stop them */
 };
 
-enum tui_prompt_kind { TUI_PROMPT_SEARCH, TUI_PROMPT_MIN_LEN, TUI_PROMPT_MAX_LEN };
+enum tui_prompt_kind { TUI_PROMPT_SEARCH, TUI_PROMPT_MIN_LEN, TUI_PROMPT_MAX_LEN, TUI_PROMPT_FIELD };
 
 struct tui_app {
     void *loop;             /* uv_loop_t * (kept opaque for files without uv.h) */
@@ -185,6 +226,9 @@ struct tui_app {
     int list_y, list_rows, detail_y, detail_rows;
     struct tui_data data;
     char *dataset_path;
+    int view;               /* enum tui_view */
+    struct tui_jobs jobs;
+    struct tui_train train;
 };
 
 void tui_app_dirty(struct tui_app *app);
@@ -203,5 +247,15 @@ enum tui_color {
     TUI_C_DIM, TUI_C_USER, TUI_C_ASSISTANT, TUI_C_SYSTEM, TUI_C_ERROR,
 };
 void tui_view_data_search_changed(void);
+
+/* The train view. */
+void tui_view_train_init(struct tui_app *app);
+void tui_view_train_draw(struct tui_app *app);
+void tui_view_train_key(struct tui_app *app, int action);
+void tui_view_train_form_draw(struct tui_app *app);
+void tui_view_train_form_key(struct tui_app *app, int ch);
+void tui_view_train_form_set(struct tui_app *app, const char *value);
+/* Common header line: the view tabs and a title. */
+void tui_draw_header(struct tui_app *app, const char *title);
 
 #endif

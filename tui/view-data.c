@@ -362,10 +362,9 @@ void tui_view_data_draw(struct tui_app *app)
     tui_data_refresh(d);
     /* header */
     char fdesc[96], buf[512];
-    fill_line(0, color(app, TUI_C_HEADER, A_REVERSE) | A_BOLD);
-    snprintf(buf, sizeof buf, " Bezoar · Data · %s · filter: %s · %zu shown",
-             app->dataset_path, tui_data_filter_desc(d, fdesc, sizeof fdesc), tui_data_count(d));
-    draw_str(0, 0, W, buf, color(app, TUI_C_HEADER, A_REVERSE) | A_BOLD);
+    snprintf(buf, sizeof buf, "%s · filter: %s · %zu shown", app->dataset_path,
+             tui_data_filter_desc(d, fdesc, sizeof fdesc), tui_data_count(d));
+    tui_draw_header(app, buf);
     /* layout */
     int body = H - 4; /* header, separator, status, message */
     app->list_y = 1;

@@ -1,0 +1,661 @@
+/*
+ * view-train.c: the Train view: the runs under runs/ with their state, the new-run
+ * form, and for the selected run a live loss chart (raw points, an EMA line and
+ * eval-loss points on the same axes), a small lr / grad-norm chart, a progress bar
+ * with step/total, epoch, tokens/s, elapsed and ETA, the current phase, the
+ * checkpoint list, an overfitting alert, and where the adapter is when done.
+ * Everything drawn comes from the worker's events (tui/run.c).
+ */
+#include <cblas.h>
+#include <curses.h>
+#include <math.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "tui/internal.h"
+#include "tui/tui.h"
+
+#define OVERFIT_EVALS 3
+
+static attr_t cpair(struct tui_app *app, int pair, attr_t fallback)
+{
+    return app->color ? COLOR_PAIR(pair) : fallback;
+}
+
+static void put(int y, int x, int cols, const char *s, attr_t a)
+{
+    if (cols <= 0)
+        return;
+    size_t n = tui_text_fit(s, strlen(s), cols, NULL);
+    attrset(a);
+    mvaddnstr(y, x, s, (int)n);
+    attrset(A_NORMAL);
+}
+
+static void fmt_secs(double s, char *buf, size_t n)
+{
+    if (!(s >= 0) || !isfinite(s)) {
+        snprintf(buf, n, "-");
+        return;
+    }
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else
+        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+static struct tui_job *selected(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    if (app->jobs.n == 0)
+        return NULL;
+    if (t->sel >= app->jobs.n)
+        t->sel = app->jobs.n - 1;
+    return app->jobs.v[t->sel];
+}
+
+static attr_t state_attr(struct tui_app *app, int st)
+{
+    switch (st) {
+    case TUI_RUN_RUNNING: return cpair(app, TUI_C_USER, A_BOLD) | A_BOLD;
+    case TUI_RUN_DONE: return cpair(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
+    case TUI_RUN_FAILED: return cpair(app, TUI_C_REJECTED, A_BOLD) | A_BOLD;
+    case TUI_RUN_STOPPED: return cpair(app, TUI_C_FLAGGED, A_BOLD);
+    default: return A_DIM;
+    }
+}
+
+/* ---------------------------------------------------------------- charts */
+
+/* Draw a chart box at (y, x) of h x w cells with y labels on the left. */
+static void draw_chart(struct tui_app *app, int y, int x, int h, int w, const char *title,
+                       const struct tui_series *s, size_t ns, int log_hint)
+{
+    (void)log_hint;
+    int lab = 9;
+    if (h < 3 || w < lab + 8)
+        return;
+    struct tui_axes ax;
+    tui_chart_fit(s, ns, &ax);
+    struct tui_canvas c;
+    tui_canvas_init(&c, tui_canvas_default_mode(), w - lab, h - 1);
+    tui_chart_plot(&c, s, ns, &ax);
+    put(y, x, w, title, A_BOLD);
+    char buf[32];
+    for (int r = 0; r < h - 1; r++) {
+        if (r == 0 || r == h - 2 || r == (h - 1) / 2) {
+            double v = ax.ymax - (ax.ymax - ax.ymin) * (double)r / (double)(h - 2 > 0 ? h - 2 : 1);
+            snprintf(buf, sizeof buf, "%8.4g", v);
+            put(y + 1 + r, x, lab - 1, buf, A_DIM);
+        }
+        mvaddstr(y + 1 + r, x + lab - 1, "┤");
+        for (int cx = 0; cx < c.w; cx++) {
+            char cell[5];
+            int col = tui_canvas_cell(&c, cx, r, cell);
+            static const int pairs[] = {0, TUI_C_DIM, TUI_C_ASSISTANT, TUI_C_FLAGGED,
+                                        TUI_C_REJECTED, TUI_C_USER};
+            attrset(col && app->color ? COLOR_PAIR(pairs[col % 6]) : A_NORMAL);
+            if (col == 2 && !app->color)
+                attrset(A_BOLD);
+            mvaddstr(y + 1 + r, x + lab + cx, cell);
+        }
+        attrset(A_NORMAL);
+    }
+    snprintf(buf, sizeof buf, "step %.0f", ax.xmin);
+    (void)buf;
+    tui_canvas_cleanup(&c);
+}
+
+/* ---------------------------------------------------------------- the view */
+
+void tui_view_train_init(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    t->smooth = 0.9;
+    t->sel = 0;
+}
+
+static void draw_runs(struct tui_app *app, int y, int h, int w)
+{
+    struct tui_train *t = &app->train;
+    put(y, 1, w - 2, "runs (n: new)", A_BOLD);
+    if (app->jobs.n == 0) {
+        put(y + 2, 1, w - 2, "no runs yet under runs/", A_DIM);
+        put(y + 3, 1, w - 2, "n opens the new-run form", A_DIM);
+        return;
+    }
+    size_t first = t->sel >= (size_t)(h - 2) ? t->sel - (size_t)(h - 2) + 1 : 0;
+    for (int r = 0; r + 1 < h && first + (size_t)r < app->jobs.n; r++) {
+        struct tui_job *j = app->jobs.v[first + (size_t)r];
+        int yy = y + 1 + r;
+        attr_t base = first + (size_t)r == t->sel ? A_REVERSE : A_NORMAL;
+        attrset(base);
+        move(yy, 0);
+        for (int x = 0; x < w; x++)
+            addch(' ');
+        put(yy, 1, w - 11, j->run.name, base | A_BOLD);
+        put(yy, w - 9, 8, tui_run_state_name(j->run.state), base | state_attr(app, j->run.state));
+    }
+}
+
+static void draw_progress(int y, int x, int w, double frac)
+{
+    if (w < 4)
+        return;
+    int fill = (int)(frac * (w - 2) + 0.5);
+    mvaddch(y, x, '[');
+    for (int i = 0; i < w - 2; i++)
+        mvaddstr(y, x + 1 + i, i < fill ? "█" : "·");
+    mvaddch(y, x + w - 1, ']');
+}
+
+void tui_view_train_draw(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    int H = app->rows, W = app->cols;
+    char buf[512], a[32], b[32];
+    erase();
+    snprintf(buf, sizeof buf, "%zu runs, %zu running", app->jobs.n, tui_jobs_running(&app->jobs));
+    tui_draw_header(app, buf);
+    int lw = W >= 100 ? 30 : 22;
+    int body_y = 1, body_h = H - 3;
+    draw_runs(app, body_y, body_h / 2, lw);
+    for (int r = 0; r < body_h; r++)
+        mvaddstr(body_y + r, lw, "│");
+    struct tui_job *j = selected(app);
+    int x = lw + 2, w = W - x - 1;
+    if (!j) {
+        put(body_y + 1, x, w, "Start a run with n: it trains a LoRA adapter on the accepted pairs",
+            A_NORMAL);
+        put(body_y + 2, x, w, "of the open dataset, in a background worker you can leave running.",
+            A_NORMAL);
+    } else {
+        struct tui_run *r = &j->run;
+        /* checkpoints under the run list */
+        int cy = body_y + body_h / 2;
+        put(cy, 1, lw - 2, "checkpoints", A_BOLD);
+        for (size_t i = 0; i < r->n_ckpts && cy + 1 + (int)i < body_y + body_h; i++) {
+            size_t k = r->n_ckpts - 1 - i;
+            snprintf(buf, sizeof buf, "step %ld", r->ckpts[k].step);
+            put(cy + 1 + (int)i, 2, lw - 3, buf, A_NORMAL);
+        }
+        int y = body_y;
+        snprintf(buf, sizeof buf, "%s · %s · %s", r->name, tui_run_state_name(r->state),
+                 r->phase[0] ? r->phase : "-");
+        put(y++, x, w, buf, state_attr(app, r->state));
+        double frac = r->total_steps > 0 ? (double)r->step / (double)r->total_steps : 0;
+        if (strcmp(r->phase, "tokenize") == 0 && r->phase_total > 0)
+            frac = (double)r->phase_done / (double)r->phase_total;
+        int bw = w - 26 > 10 ? w - 26 : 10;
+        draw_progress(y, x, bw, frac > 1 ? 1 : frac);
+        if (strcmp(r->phase, "tokenize") == 0)
+            snprintf(buf, sizeof buf, " tokenizing %ld/%ld", r->phase_done, r->phase_total);
+        else
+            snprintf(buf, sizeof buf, " step %ld/%ld · ep %.2f", r->step, r->total_steps,
+                     r->epoch);
+        put(y++, x + bw, W - x - bw - 1, buf, A_BOLD);
+        fmt_secs(tui_job_elapsed(j), a, sizeof a);
+        fmt_secs(r->eta_s, b, sizeof b);
+        snprintf(buf, sizeof buf, "loss %.4f · lr %.3g · grad %.3g · %.0f tok/s · %s elapsed · "
+                 "ETA %s", r->loss, r->lr, r->grad_norm, r->tokens_per_s, a,
+                 r->state == TUI_RUN_RUNNING ? b : "-");
+        put(y++, x, w, buf, A_NORMAL);
+        if (r->n_eval) {
+            snprintf(buf, sizeof buf, "eval loss %.4f (best %.4f at step %ld) · smoothing %.2f",
+                     r->eval_pts[r->n_eval - 1].y, r->best_eval, r->best_eval_step, t->smooth);
+            put(y++, x, w, buf, A_NORMAL);
+        } else {
+            snprintf(buf, sizeof buf, "no eval yet · smoothing %.2f (+/-)", t->smooth);
+            put(y++, x, w, buf, A_DIM);
+        }
+        /* messages at the bottom of the panel */
+        int msg_rows = 0;
+        char msgs[10][300];
+        attr_t mattr[10];
+        if (r->state == TUI_RUN_FAILED) {
+            snprintf(msgs[msg_rows], 300, "failed: %s", r->error ? r->error : "unknown error");
+            mattr[msg_rows++] = cpair(app, TUI_C_ERROR, A_BOLD) | A_BOLD;
+            for (int i = BZ_MAX(0, j->n_err_tail - 4); i < j->n_err_tail; i++) {
+                snprintf(msgs[msg_rows], 300, "  %s", j->err_tail[i]);
+                mattr[msg_rows++] = A_DIM;
+            }
+        }
+        if (r->state == TUI_RUN_STOPPED) {
+            snprintf(msgs[msg_rows], 300, "stopped at step %ld · R resumes from the newest "
+                     "checkpoint", r->step);
+            mattr[msg_rows++] = cpair(app, TUI_C_FLAGGED, A_BOLD);
+        }
+        if (r->eval_rising >= OVERFIT_EVALS && r->state == TUI_RUN_RUNNING) {
+            snprintf(msgs[msg_rows], 300, "eval loss rose %d times in a row: overfitting? s stops "
+                     "(best checkpoint: step %ld)", r->eval_rising, r->best_eval_step);
+            mattr[msg_rows++] = cpair(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD;
+        }
+        if (r->state == TUI_RUN_DONE) {
+            snprintf(msgs[msg_rows], 300, "done · adapter: %s", r->adapter ? r->adapter : "-");
+            mattr[msg_rows++] = cpair(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
+        }
+        int chart_h = body_h - (y - body_y) - msg_rows;
+        int loss_h = chart_h * 2 / 3, small_h = chart_h - loss_h;
+        if (r->n_loss > 0 && loss_h >= 4) {
+            struct tui_point *sm = bz_malloc(r->n_loss * sizeof *sm);
+            tui_run_smooth(r, t->smooth, sm);
+            struct tui_series s[3] = {
+                {r->loss_pts, r->n_loss, 1, 1},
+                {sm, r->n_loss, 2, 0},
+                {r->eval_pts, r->n_eval, 3, 1},
+            };
+            draw_chart(app, y, x, loss_h, w, "loss: · raw  ─ smoothed  • eval", s, 3, 0);
+            free(sm);
+            if (small_h >= 4) {
+                struct tui_series s2[2] = {{r->lr_pts, r->n_lr, 5, 0},
+                                           {r->gnorm_pts, r->n_gnorm, 4, 0}};
+                /* lr and grad norm differ by orders of magnitude: one chart each side */
+                int half = w / 2;
+                draw_chart(app, y + loss_h, x, small_h, half - 1, "lr", &s2[0], 1, 0);
+                draw_chart(app, y + loss_h, x + half, small_h, w - half, "grad norm", &s2[1], 1,
+                           0);
+            }
+        } else if (r->n_loss == 0) {
+            put(y + 1, x, w, r->state == TUI_RUN_RUNNING ? "waiting for the first step ..."
+                                                          : "no steps recorded", A_DIM);
+        }
+        for (int i = 0; i < msg_rows; i++)
+            put(body_y + body_h - msg_rows + i, x, w, msgs[i], mattr[i]);
+    }
+    /* footer */
+    move(H - 2, 0);
+    clrtoeol();
+    if (app->data.msg[0])
+        put(H - 2, 1, W - 2, app->data.msg, app->data.msg_error ?
+            cpair(app, TUI_C_ERROR, A_BOLD) | A_BOLD : A_NORMAL);
+    put(H - 1, 1, W - 2, "n new run  s stop  S save now  R resume  +/- smoothing  j/k runs  "
+        "1 data  ? help  q quit", A_DIM);
+}
+
+/* ---------------------------------------------------------------- the form */
+
+static const char *field_names[TUI_FF__COUNT] = {
+    "model", "pairs", "run name", "template", "LoRA targets", "rank", "alpha", "dropout",
+    "learning rate", "epochs", "batch", "sequence length", "eval split", "save every",
+    "seed",
+};
+
+static const char *field_help[TUI_FF__COUNT] = {
+    "a .gguf, llama2.c .bin or Hugging Face directory",
+    "accepted | all | pending | flagged",
+    "the run directory is runs/NAME",
+    "auto (the model's own) or chatml, llama2, llama3, zephyr, alpaca",
+    "any of q,k,v,o,gate,up,down",
+    "LoRA rank r",
+    "LoRA alpha (scale = alpha / r)",
+    "LoRA dropout",
+    "peak learning rate (warmup then cosine)",
+    "passes over the pairs",
+    "micro-batch size",
+    "tokens per sequence (from the data's lengths)",
+    "fraction held out for eval loss",
+    "checkpoint every N steps",
+    "seed (same seed, same numbers)",
+};
+
+static double measure_sgemm(void)
+{
+    enum { N = 256 };
+    float *A = bz_calloc(N * N, sizeof(float)), *B = bz_calloc(N * N, sizeof(float)),
+          *C = bz_calloc(N * N, sizeof(float));
+    for (int i = 0; i < N * N; i++)
+        A[i] = B[i] = (float)(i % 7) * 0.1f;
+    double t0 = bz_now();
+    int reps = 8;
+    for (int r = 0; r < reps; r++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, N, N, 1, A, N, B, N, 0, C, N);
+    double dt = bz_now() - t0;
+    free(A);
+    free(B);
+    free(C);
+    return dt > 0 ? 2.0 * N * N * N * reps / dt / 1e9 : 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Pairs and token estimate from the analysis summaries (4 characters per token). */
+static void form_data_info(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    const char *st = t->form[TUI_FF_STATUS];
+    int want = strcmp(st, "all") == 0 ? -1 : strcmp(st, "pending") == 0 ? DS_PENDING :
+               strcmp(st, "flagged") == 0 ? DS_FLAGGED : DS_ACCEPTED;
+    size_t n = ds_count(app->data.ds), pairs = 0, chars = 0;
+    size_t *lens = bz_malloc((n ? n : 1) * sizeof *lens);
+    for (size_t i = 0; i < n; i++) {
+        struct ds_summary s;
+        if (!ds_summary(app->data.ds, i, &s) || (s.flags & DS_F_BAD))
+            continue;
+        if (want >= 0 && s.status != want)
+            continue;
+        size_t c = (size_t)s.prompt_chars + s.response_chars;
+        lens[pairs++] = c;
+        chars += c;
+    }
+    size_t p95 = 0;
+    if (pairs) {
+        qsort(lens, pairs, sizeof *lens, cmp_size);
+        p95 = lens[(pairs - 1) * 95 / 100];
+    }
+    free(lens);
+    t->pairs = pairs;
+    t->est_tokens = chars / 4;
+    t->p95_chars = p95;
+}
+
+static void form_model_info(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    if (strcmp(t->form_model_seen, t->form[TUI_FF_MODEL]) == 0)
+        return;
+    snprintf(t->form_model_seen, sizeof t->form_model_seen, "%s", t->form[TUI_FF_MODEL]);
+    t->model_params = 0;
+    t->model_ctx = t->model_dim = 0;
+    if (!t->form[TUI_FF_MODEL][0]) {
+        snprintf(t->form_model_info, sizeof t->form_model_info, "no model chosen");
+        return;
+    }
+    struct core_model *m = NULL;
+    struct bz_err err = {0};
+    int rc = core_model_open(&m, t->form[TUI_FF_MODEL], &err);
+    if (rc != 0) {
+        snprintf(t->form_model_info, sizeof t->form_model_info, "%s", bz_err_msg(&err, rc));
+        return;
+    }
+    t->model_params = (double)core_model_params(m);
+    t->model_ctx = m->cfg.ctx_len;
+    t->model_dim = m->cfg.dim;
+    snprintf(t->form_model_info, sizeof t->form_model_info,
+             "%s: %.2fM parameters, dim %d, %d layers, context %d", m->name ? m->name : "model",
+             t->model_params / 1e6, m->cfg.dim, m->cfg.n_layers, m->cfg.ctx_len);
+    core_model_free(m);
+}
+
+static void form_defaults(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    char *demo = bz_path_join(tui_assets_dir(), "demo-model.gguf");
+    if (!t->form[TUI_FF_MODEL][0] && access(demo, R_OK) == 0)
+        snprintf(t->form[TUI_FF_MODEL], 256, "%s", demo);
+    free(demo);
+    if (!t->form[TUI_FF_STATUS][0]) {
+        snprintf(t->form[TUI_FF_STATUS], 256, "accepted");
+        snprintf(t->form[TUI_FF_TEMPLATE], 256, "auto");
+        snprintf(t->form[TUI_FF_TARGETS], 256, "q,k,v,o,gate,up,down");
+        snprintf(t->form[TUI_FF_RANK], 256, "16");
+        snprintf(t->form[TUI_FF_ALPHA], 256, "32");
+        snprintf(t->form[TUI_FF_DROPOUT], 256, "0.05");
+        snprintf(t->form[TUI_FF_LR], 256, "2e-4");
+        snprintf(t->form[TUI_FF_EPOCHS], 256, "3");
+        snprintf(t->form[TUI_FF_BATCH], 256, "4");
+        snprintf(t->form[TUI_FF_EVAL_SPLIT], 256, "0.1");
+        snprintf(t->form[TUI_FF_SAVE_EVERY], 256, "50");
+        snprintf(t->form[TUI_FF_SEED], 256, "42");
+    }
+    t->form_model_seen[0] = '\x01'; /* re-read the model */
+    time_t now = time(NULL);
+    struct tm tm;
+    localtime_r(&now, &tm);
+    strftime(t->form[TUI_FF_NAME], 256, "run-%Y%m%d-%H%M%S", &tm);
+    form_data_info(app);
+    form_model_info(app);
+    /* sequence length: the 95th percentile in tokens, rounded up to 64, within context */
+    long seq = (long)(t->p95_chars / 4 + 64) / 64 * 64 + 64;
+    if (seq < 128)
+        seq = 128;
+    if (t->model_ctx > 0 && seq > t->model_ctx)
+        seq = t->model_ctx;
+    snprintf(t->form[TUI_FF_SEQ], 256, "%ld", seq);
+    if (t->sgemm_gflops <= 0)
+        t->sgemm_gflops = measure_sgemm();
+    t->form_field = 0;
+}
+
+void tui_view_train_form_draw(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    int w = BZ_MIN(app->cols - 2, 100), h = BZ_MIN(app->rows - 1, TUI_FF__COUNT + 7);
+    int x = (app->cols - w) / 2, y = BZ_MAX(0, (app->rows - h) / 2);
+    attrset(A_NORMAL);
+    for (int r = 0; r < h; r++) {
+        move(y + r, x);
+        for (int c = 0; c < w; c++)
+            addch(' ');
+    }
+    put(y, x + 1, w - 2, "New run (j/k field · Enter edit · Enter on Start begins · Esc cancels)",
+        A_BOLD | A_REVERSE);
+    int fields_h = h - 7;
+    int first = t->form_field >= fields_h ? t->form_field - fields_h + 1 : 0;
+    if (first > TUI_FF__COUNT - fields_h)
+        first = BZ_MAX(0, TUI_FF__COUNT - fields_h);
+    char buf[512];
+    for (int i = 0; i < fields_h && first + i < TUI_FF__COUNT; i++) {
+        int f = first + i;
+        attr_t a = f == t->form_field ? A_REVERSE : A_NORMAL;
+        snprintf(buf, sizeof buf, "%-16s %s", field_names[f], t->form[f]);
+        put(y + 1 + i, x + 2, 44, buf, a);
+        if (f == t->form_field)
+            put(y + 1 + i, x + 48, w - 50, field_help[f], A_DIM);
+    }
+    int iy = y + 1 + fields_h;
+    form_model_info(app);
+    put(iy++, x + 2, w - 4, t->form_model_info, t->model_params > 0 ? A_NORMAL : A_BOLD);
+    snprintf(buf, sizeof buf, "data: %s · %zu %s pairs · ~%zu tokens (4 chars/token)",
+             app->dataset_path, t->pairs, t->form[TUI_FF_STATUS], t->est_tokens);
+    put(iy++, x + 2, w - 4, buf, t->pairs ? A_NORMAL : A_BOLD);
+    double epochs = atof(t->form[TUI_FF_EPOCHS]);
+    if (t->model_params > 0 && t->sgemm_gflops > 0) {
+        /* forward + backward through frozen weights: ~4 x params FLOPs per token */
+        double flops = 4.0 * t->model_params * (double)t->est_tokens * (epochs > 0 ? epochs : 1);
+        double secs = flops / (t->sgemm_gflops * 1e9 * 0.5);
+        double batch = atof(t->form[TUI_FF_BATCH]), seq = atof(t->form[TUI_FF_SEQ]);
+        double act = batch * seq * t->model_dim * 4.0 * 24 * 1.0; /* bytes per layer, rough */
+        char tb[32];
+        fmt_secs(secs, tb, sizeof tb);
+        snprintf(buf, sizeof buf, "estimate: ~%s at half of this machine's %.0f GFLOP/s sgemm; "
+                 "memory ~%.0f MB weights + ~%.0f MB activations per layer", tb,
+                 t->sgemm_gflops, t->model_params * 4 / 1e6, act / 1e6);
+        put(iy++, x + 2, w - 4, buf, A_DIM);
+    } else {
+        put(iy++, x + 2, w - 4, "estimate: needs a model that opens", A_DIM);
+    }
+    iy++;
+    put(iy, x + 2, 12, "[ Start ]", t->form_field == TUI_FF__COUNT ? A_REVERSE | A_BOLD : A_BOLD);
+}
+
+static int start_run(struct tui_app *app)
+{
+    struct tui_train *t = &app->train;
+    struct tui_data *d = &app->data;
+    if (!t->form[TUI_FF_MODEL][0] || t->model_params <= 0) {
+        tui_data_msg(d, 1, "choose a model that opens first (%s)", t->form_model_info);
+        return BZ_EINVAL;
+    }
+    if (t->pairs == 0) {
+        tui_data_msg(d, 1, "no %s pairs to train on: accept some in the Data view (1)",
+                     t->form[TUI_FF_STATUS]);
+        return BZ_EINVAL;
+    }
+    static const int numeric[] = {TUI_FF_RANK, TUI_FF_ALPHA, TUI_FF_DROPOUT, TUI_FF_LR,
+                                  TUI_FF_EPOCHS, TUI_FF_BATCH, TUI_FF_SEQ, TUI_FF_EVAL_SPLIT,
+                                  TUI_FF_SAVE_EVERY, TUI_FF_SEED};
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(numeric); i++) {
+        char *end;
+        const char *v = t->form[numeric[i]];
+        double x = strtod(v, &end);
+        if (!*v || *end || x < 0) {
+            tui_data_msg(d, 1, "%s: '%s' is not a number", field_names[numeric[i]], v);
+            t->form_field = numeric[i];
+            return BZ_EINVAL;
+        }
+    }
+    char *dir = bz_path_join(app->jobs.runs_dir, t->form[TUI_FF_NAME]);
+    char self[4096];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        free(dir);
+        return tui_data_msg(d, 1, "cannot find the bezoar binary"), BZ_EIO;
+    }
+    self[n] = '\0';
+    char *argv[48];
+    int k = 0;
+    argv[k++] = self;
+    argv[k++] = "train";
+    argv[k++] = "--json";
+    argv[k++] = "-m";
+    argv[k++] = t->form[TUI_FF_MODEL];
+    argv[k++] = "--data";
+    argv[k++] = app->dataset_path;
+    argv[k++] = "--status";
+    argv[k++] = t->form[TUI_FF_STATUS];
+    argv[k++] = "--out";
+    argv[k++] = dir;
+    if (strcmp(t->form[TUI_FF_TEMPLATE], "auto") != 0) {
+        argv[k++] = "--template";
+        argv[k++] = t->form[TUI_FF_TEMPLATE];
+    }
+    static const struct { int f; const char *flag; } map[] = {
+        {TUI_FF_TARGETS, "--targets"}, {TUI_FF_RANK, "--rank"}, {TUI_FF_ALPHA, "--alpha"},
+        {TUI_FF_DROPOUT, "--dropout"}, {TUI_FF_LR, "--lr"}, {TUI_FF_EPOCHS, "--epochs"},
+        {TUI_FF_BATCH, "--batch"}, {TUI_FF_SEQ, "--seq"}, {TUI_FF_EVAL_SPLIT, "--eval-split"},
+        {TUI_FF_SAVE_EVERY, "--save-every"}, {TUI_FF_SEED, "--seed"},
+    };
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(map); i++) {
+        argv[k++] = (char *)map[i].flag;
+        argv[k++] = t->form[map[i].f];
+    }
+    argv[k] = NULL;
+    struct bz_err err = {0};
+    struct tui_job *j = tui_jobs_start(&app->jobs, argv, dir, &err);
+    free(dir);
+    if (!j) {
+        tui_data_msg(d, 1, "%s", err.msg);
+        return BZ_EIO;
+    }
+    for (size_t i = 0; i < app->jobs.n; i++)
+        if (app->jobs.v[i] == j)
+            t->sel = i;
+    tui_data_msg(d, 0, "started %s (pid %d)", j->run.name, (int)j->pid);
+    return 0;
+}
+
+void tui_view_train_form_set(struct tui_app *app, const char *value)
+{
+    struct tui_train *t = &app->train;
+    if (t->form_field < TUI_FF__COUNT)
+        snprintf(t->form[t->form_field], sizeof t->form[0], "%s", value);
+    if (t->form_field == TUI_FF_STATUS)
+        form_data_info(app);
+}
+
+void tui_view_train_form_key(struct tui_app *app, int ch)
+{
+    struct tui_train *t = &app->train;
+    switch (ch) {
+    case 27:
+        app->overlay = TUI_OV_NONE;
+        tui_data_msg(&app->data, 0, "new run canceled");
+        return;
+    case 'j': case KEY_DOWN: case '\t':
+        if (t->form_field < TUI_FF__COUNT)
+            t->form_field++;
+        return;
+    case 'k': case KEY_UP:
+        if (t->form_field > 0)
+            t->form_field--;
+        return;
+    case '\n': case '\r': case KEY_ENTER:
+        if (t->form_field == TUI_FF__COUNT) {
+            if (start_run(app) == 0)
+                app->overlay = TUI_OV_NONE;
+            return;
+        }
+        app->overlay = TUI_OV_PROMPT;
+        app->prompt_kind = TUI_PROMPT_FIELD;
+        snprintf(app->prompt, sizeof app->prompt, "%s", t->form[t->form_field]);
+        app->prompt_len = strlen(app->prompt);
+        return;
+    default:
+        return;
+    }
+}
+
+/* ---------------------------------------------------------------- actions */
+
+void tui_view_train_key(struct tui_app *app, int action)
+{
+    struct tui_train *t = &app->train;
+    struct tui_data *d = &app->data;
+    struct tui_job *j = selected(app);
+    struct bz_err err = {0};
+    switch (action) {
+    case TUI_A_DOWN:
+        if (t->sel + 1 < app->jobs.n)
+            t->sel++;
+        break;
+    case TUI_A_UP:
+        if (t->sel > 0)
+            t->sel--;
+        break;
+    case TUI_A_NEW_RUN:
+        form_defaults(app);
+        app->overlay = TUI_OV_FORM;
+        break;
+    case TUI_A_STOP_RUN:
+        if (!j || tui_job_stop(j, &err) != 0)
+            tui_data_msg(d, 1, "%s", j ? err.msg : "no run selected");
+        else
+            tui_data_msg(d, 0, "stopping %s: it writes a checkpoint, then exits", j->run.name);
+        break;
+    case TUI_A_SAVE_NOW:
+        if (!j || tui_job_save_now(j, &err) != 0)
+            tui_data_msg(d, 1, "%s", j ? err.msg : "no run selected");
+        else
+            tui_data_msg(d, 0, "asked %s to save a checkpoint now", j->run.name);
+        break;
+    case TUI_A_RESUME_RUN: {
+        if (!j) {
+            tui_data_msg(d, 1, "no run selected");
+            break;
+        }
+        if (j->pid || j->run.state == TUI_RUN_DONE) {
+            tui_data_msg(d, 1, "%s is %s; only a stopped or failed run resumes", j->run.name,
+                         tui_run_state_name(j->run.state));
+            break;
+        }
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+        if (n <= 0)
+            break;
+        self[n] = '\0';
+        char *dir = bz_strdup(j->run.dir);
+        char *argv[] = {self, "train", "--json", "--resume", dir, NULL};
+        if (!tui_jobs_start(&app->jobs, argv, dir, &err))
+            tui_data_msg(d, 1, "%s", err.msg);
+        else
+            tui_data_msg(d, 0, "resuming %s", j->run.name);
+        free(dir);
+        break;
+    }
+    case TUI_A_SMOOTH_MORE:
+        t->smooth = t->smooth < 0.95 ? t->smooth + 0.05 : 0.99;
+        break;
+    case TUI_A_SMOOTH_LESS:
+        t->smooth = t->smooth > 0.05 ? t->smooth - 0.05 : 0;
+        break;
+    default:
+        break;
+    }
+}
