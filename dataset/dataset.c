@@ -109,8 +109,13 @@ static int gunzip_to_temp(const char *path, int fd, struct bz_err *err)
             rc = bz_errf(err, BZ_ECORRUPT, "%s: gzip: %s", path, m);
             break;
         }
-        if (n == 0)
+        if (n == 0) {
+            int zerr;
+            const char *m = gzerror(gz, &zerr);
+            if (zerr != Z_OK)
+                rc = bz_errf(err, BZ_ECORRUPT, "%s: gzip: %s", path, m);
             break;
+        }
         for (char *p = buf; n > 0;) {
             ssize_t w = write(out, p, (size_t)n);
             if (w < 0 && errno == EINTR)

@@ -195,6 +195,17 @@ int ds_out_format_parse(const char *name);
 int ds_export(struct ds_dataset *ds, const char *path, unsigned status_mask, int out_format,
               int jsonl, size_t *written, struct bz_err *err);
 
+/* ds_export with more choices: with_source adds "source": {file, line, format} and the
+ * record's "meta" to each record (what `bezoar data import` writes). */
+struct ds_export_opts {
+    unsigned status_mask;
+    int out_format;   /* enum ds_out_format */
+    int jsonl;
+    int with_source;
+};
+int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export_opts *opts,
+                 size_t *written, struct bz_err *err);
+
 struct ds_stats {
     struct ds_counts counts;
     size_t per_format[DS_FMT_COUNT];

@@ -200,7 +200,7 @@ static int journal_write(struct ds_dataset *ds, const struct bz_buf *b, struct b
                 continue;
             int e = errno;
             if (before >= 0 && ftruncate(ds->jfd, before) < 0)
-                bz_log(BZ_LOG_WARN, "%s: cannot cut back a failed write", ds->jpath);
+                e = errno; /* report the worse news: the journal may hold a torn step */
             return bz_errf(err, -e, "%s: write failed: %s", ds->jpath, strerror(e));
         }
         p += w;
@@ -618,7 +618,6 @@ int ds__journal_open(struct ds_dataset *ds, struct bz_err *err)
             if (truncate(ds->jpath, (off_t)good_end) < 0)
                 return bz_errf(err, -errno, "%s: cannot cut the torn tail: %s", ds->jpath,
                                strerror(errno));
-            bz_log(BZ_LOG_WARN, "%s: dropped %zu torn journal line(s)", ds->jpath, ds->torn);
         }
     }
     if (ds->read_only)
