@@ -13,6 +13,7 @@
 #include "core/safetensors.h"
 #include "core/ops.h"
 #include "core/optim.h"
+#include "core/checkpoint.h"
 #include "core/train.h"
 #include "core/pool.h"
 #include "core/lora.h"
@@ -20,5 +21,6 @@
 #include "core/forward.h"
 #include "core/sample.h"
 #include "core/tokenizer.h"
+#include "core/template.h"
 
 #endif
