@@ -21,6 +21,5 @@
 #include "core/forward.h"
 #include "core/sample.h"
 #include "core/tokenizer.h"
-#include "core/template.h"
 
 #endif
