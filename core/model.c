@@ -426,8 +426,17 @@ int core_model_open(struct core_model **out, const char *path, struct bz_err *er
             rc = core_llama2c_load(m, path, err);
     }
     if (rc == 0 && !m->name) {
-        const char *slash = strrchr(path, '/');
-        m->name = bz_strdup(slash && slash[1] ? slash + 1 : path);
+        /* the file or directory name, without a trailing slash or extension */
+        char *p = bz_strdup(path);
+        size_t n = strlen(p);
+        while (n > 1 && p[n - 1] == '/')
+            p[--n] = '\0';
+        char *base = strrchr(p, '/') ? strrchr(p, '/') + 1 : p;
+        char *dot = strrchr(base, '.');
+        if (dot && dot != base && !S_ISDIR(st.st_mode))
+            *dot = '\0';
+        m->name = bz_strdup(base);
+        free(p);
     }
     if (rc) {
         core_model_free(m);
