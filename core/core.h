@@ -20,6 +20,8 @@
 #include "core/kernels.h"
 #include "core/forward.h"
 #include "core/sample.h"
+#include "core/generate.h"
 #include "core/tokenizer.h"
+#include "core/template.h"
 
 #endif

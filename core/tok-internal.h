@@ -53,6 +53,14 @@ void core__tok_spans_push(struct core__tok_spans *s, size_t off, size_t len);
  * memory; -1 when there is none. */
 int core__vocab_merge_rank(const struct core_vocab *v, const char *left, size_t ln, size_t rn);
 
+/* core_tokenizer_encode with two extras for chat templates: with ranges
+ * ([start, end) pairs), control tokens are recognised only wholly inside them; with
+ * prev_special (SPM), the space prefix state carries across calls (in: whether the
+ * text follows a special token or the start; out: the state after the text). */
+int core__tokenizer_encode_ex(const struct core_vocab *v, const char *text, size_t n, int flags,
+                              const size_t *ranges, size_t n_ranges, int *prev_special,
+                              struct core_ids *out, struct bz_err *err);
+
 /* SPM on one text run (already prefixed and with spaces escaped to U+2581). */
 int core__tok_spm_encode(const struct core_vocab *v, const char *text, size_t n,
                          struct core_ids *out, struct bz_err *err);

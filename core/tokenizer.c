@@ -37,16 +37,26 @@ static void frag_push(struct frags *f, int id, size_t off, size_t len)
     f->p[f->n++] = (struct frag){id, off, len};
 }
 
-/* Split the special tokens out of text, as llama.cpp's tokenizer_st_partition. */
-static void partition(const struct core_vocab *v, const char *text, size_t n, int flags,
-                      struct frags *cur)
+static int in_ranges(const size_t *ranges, size_t n_ranges, size_t at, size_t len)
+{
+    for (size_t i = 0; i < n_ranges; i++)
+        if (at >= ranges[2 * i] && at + len <= ranges[2 * i + 1])
+            return 1;
+    return 0;
+}
+
+/* Split the special tokens out of text, as llama.cpp's tokenizer_st_partition.
+ * Control/unknown tokens only with CORE_TOK_SPECIAL and, when ranges is given, only
+ * where they lie wholly inside one of the ranges. */
+static void partition(const struct core_vocab *v, const char *text, int flags,
+                      const size_t *ranges, size_t n_ranges, struct frags *cur)
 {
     const struct core_vocab__priv *p = v->priv;
     struct frags next = {0};
     for (int k = 0; k < p->n_special; k++) {
         const struct core_token *t = &v->tokens[p->special[k]];
-        if (!(flags & CORE_TOK_SPECIAL) &&
-            (t->type == CORE_TOKEN_CONTROL || t->type == CORE_TOKEN_UNKNOWN))
+        int ctl = t->type == CORE_TOKEN_CONTROL || t->type == CORE_TOKEN_UNKNOWN;
+        if (ctl && !(flags & CORE_TOK_SPECIAL))
             continue;
         int hit = 0;
         for (size_t i = 0; i < cur->n && !hit; i++)
@@ -60,35 +70,40 @@ static void partition(const struct core_vocab *v, const char *text, size_t n, in
                 frag_push(&next, f.id, 0, 0);
                 continue;
             }
-            size_t pos = f.off, end = f.off + f.len;
+            size_t pos = f.off, seg = f.off, end = f.off + f.len;
             const char *m;
             while (pos < end && (m = memmem(text + pos, end - pos, t->text, t->len))) {
-                size_t at = (size_t)(m - text), left = at - pos;
+                size_t at = (size_t)(m - text);
+                if (ctl && ranges && !in_ranges(ranges, n_ranges, at, t->len)) {
+                    pos = at + 1;
+                    continue;
+                }
+                size_t left = at - seg;
                 if (t->attr & CORE_TOKEN_LSTRIP)
-                    while (left > 0 && isspace((unsigned char)text[pos + left - 1]))
+                    while (left > 0 && isspace((unsigned char)text[seg + left - 1]))
                         left--;
                 if (left > 0)
-                    frag_push(&next, -1, pos, left);
+                    frag_push(&next, -1, seg, left);
                 frag_push(&next, p->special[k], 0, 0);
-                pos = at + t->len;
+                seg = at + t->len;
                 if (t->attr & CORE_TOKEN_RSTRIP)
-                    while (pos < end && isspace((unsigned char)text[pos]))
-                        pos++;
+                    while (seg < end && isspace((unsigned char)text[seg]))
+                        seg++;
+                pos = seg;
             }
-            if (pos < end)
-                frag_push(&next, -1, pos, end - pos);
+            if (seg < end)
+                frag_push(&next, -1, seg, end - seg);
         }
         struct frags tmp = *cur;
         *cur = next;
         next = tmp;
     }
     free(next.p);
-    (void)n;
 }
 
-/* Encode text; see tokenizer.h. */
-int core_tokenizer_encode(const struct core_vocab *v, const char *text, size_t n, int flags,
-                          struct core_ids *out, struct bz_err *err)
+int core__tokenizer_encode_ex(const struct core_vocab *v, const char *text, size_t n, int flags,
+                              const size_t *ranges, size_t n_ranges, int *prev_special,
+                              struct core_ids *out, struct bz_err *err)
 {
     bz_assert(v->priv->finished);
     if ((flags & CORE_TOK_ADD_BOS) && v->bos >= 0)
@@ -97,23 +112,23 @@ int core_tokenizer_encode(const struct core_vocab *v, const char *text, size_t n
     if (n > 0) {
         frag_push(&fr, -1, 0, n);
         if (v->priv->n_special)
-            partition(v, text, n, flags, &fr);
+            partition(v, text, flags, ranges, n_ranges, &fr);
     }
     int rc = 0;
     if (v->kind == CORE_VOCAB_SPM) {
         struct bz_buf esc;
         bz_buf_init(&esc);
-        int prev_special = 1;
+        int prev = prev_special ? *prev_special : 1;
         for (size_t i = 0; i < fr.n && rc == 0; i++) {
             const struct frag *f = &fr.p[i];
             if (f->id >= 0) {
                 core_ids_push(out, f->id);
-                prev_special = 1;
+                prev = 1;
                 continue;
             }
             esc.len = 0;
             bz_buf_reserve(&esc, f->len * 3 + 4);
-            if (v->add_space_prefix && prev_special)
+            if (v->add_space_prefix && prev)
                 bz_buf_append(&esc, "\xe2\x96\x81", 3);
             const char *s = text + f->off;
             size_t start = 0;
@@ -126,9 +141,11 @@ int core_tokenizer_encode(const struct core_vocab *v, const char *text, size_t n
             }
             bz_buf_append(&esc, s + start, f->len - start);
             rc = core__tok_spm_encode(v, esc.p, esc.len, out, err);
-            prev_special = 0;
+            prev = 0;
         }
         bz_buf_cleanup(&esc);
+        if (prev_special)
+            *prev_special = prev;
     } else {
         for (size_t i = 0; i < fr.n && rc == 0; i++) {
             const struct frag *f = &fr.p[i];
@@ -142,6 +159,13 @@ int core_tokenizer_encode(const struct core_vocab *v, const char *text, size_t n
     if (rc == 0 && (flags & CORE_TOK_ADD_EOS) && v->eos >= 0)
         core_ids_push(out, v->eos);
     return rc;
+}
+
+/* Encode text; see tokenizer.h. */
+int core_tokenizer_encode(const struct core_vocab *v, const char *text, size_t n, int flags,
+                          struct core_ids *out, struct bz_err *err)
+{
+    return core__tokenizer_encode_ex(v, text, n, flags, NULL, 0, NULL, out, err);
 }
 
 static int hexval(char c)
@@ -176,7 +200,8 @@ int core_tokenizer_piece(const struct core_vocab *v, int32_t id, int flags, stru
             bz_buf_putc(out, (char)(hexval(t->text[3]) * 16 + hexval(t->text[4])));
             break;
         }
-        /* fall through: a byte token not spelled <0xXX> */
+        /* a byte token not spelled <0xXX>: as a normal one */
+        /* fall through */
     default:
         if (v->kind == CORE_VOCAB_SPM) {
             size_t s = 0;

@@ -129,8 +129,11 @@ int core_vocab_from_llama2c(struct core_vocab **out, const char *path, struct bz
  * whose pre-tokenizer regex is one we know), plus tokenizer_config.json beside it for
  * the chat template, BOS/EOS and add_bos_token. path is the file or its directory. */
 int core_vocab_from_hf(struct core_vocab **out, const char *path, struct bz_err *err);
-/* Any of the above by path: *.gguf, a directory or *.json (Hugging Face), else a
- * llama2.c tokenizer.bin. For a llama2.c model .bin, pass its tokenizer.bin. */
+/* Any of the above by path: *.gguf (or GGUF magic), *.json or a directory with
+ * tokenizer.json (Hugging Face), else a llama2.c tokenizer.bin; a llama2.c model .bin
+ * finds its tokenizer as core_model_open does ($BEZOAR_TOKENIZER, tokenizer.bin or
+ * tok<V>.bin beside it). For a model already open as GGUF, core_vocab_from_gguf on its
+ * reader avoids a second open. */
 int core_vocab_open(struct core_vocab **out, const char *path, struct bz_err *err);
 
 /* ------------------------------------------------------- encode/decode (tokenizer.c) */

@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "core/gguf.h"
 #include "core/tok-internal.h"
@@ -648,7 +649,45 @@ int core_vocab_open(struct core_vocab **out, const char *path, struct bz_err *er
         core_gguf_close(g);
         return rc;
     }
+    if (ends_with(path, ".json"))
+        return core_vocab_from_hf(out, path, err);
+    char *dir_json = bz_path_join(path, "tokenizer.json");
+    int is_hf_dir = access(dir_json, R_OK) == 0;
+    free(dir_json);
+    if (is_hf_dir)
+        return core_vocab_from_hf(out, path, err);
     if (!f)
         return bz_errf(err, -open_errno, "%s: %s", path, strerror(open_errno));
-    return core_vocab_from_llama2c(out, path, err);
+    struct bz_err err1 = {0};
+    int rc = core_vocab_from_llama2c(out, path, &err1);
+    if (rc == 0)
+        return 0;
+    /* not a tokenizer.bin: a llama2.c checkpoint, whose tokenizer is $BEZOAR_TOKENIZER,
+     * tokenizer.bin beside it, or tok<V>.bin beside it (V from its header), as
+     * core_model_open finds it */
+    const char *env = getenv("BEZOAR_TOKENIZER");
+    char *dir = bz_path_dir(path);
+    char *beside = bz_path_join(dir, "tokenizer.bin");
+    if (access(beside, R_OK) != 0) {
+        int32_t hdr[7] = {0};
+        FILE *cf = fopen(path, "rb");
+        if (cf) {
+            if (fread(hdr, sizeof(hdr), 1, cf) != 1)
+                hdr[5] = 0;
+            fclose(cf);
+        }
+        char name[32];
+        snprintf(name, sizeof(name), "tok%ld.bin", labs((long)hdr[5]));
+        free(beside);
+        beside = bz_path_join(dir, name);
+    }
+    free(dir);
+    const char *tok = env && *env ? env : beside;
+    if (strcmp(tok, path) != 0 && access(tok, R_OK) == 0)
+        rc = core_vocab_from_llama2c(out, tok, err);
+    else
+        rc = bz_errf(err, err1.code ? err1.code : rc, "%s (and no tokenizer.bin or tok<V>.bin "
+                     "beside it, nor $BEZOAR_TOKENIZER)", bz_err_msg(&err1, rc));
+    free(beside);
+    return rc;
 }
