@@ -242,6 +242,11 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
         app->overlay = app->prompt_kind == TUI_PROMPT_FIELD ? TUI_OV_FORM : TUI_OV_NONE;
         return;
     }
+    if (!is_key && ch == 21) { /* Ctrl-u clears the line */
+        app->prompt_len = 0;
+        app->prompt[0] = '\0';
+        return;
+    }
     if ((is_key && (ch == KEY_BACKSPACE)) || (!is_key && (ch == 127 || ch == 8))) {
         while (app->prompt_len > 0) {
             unsigned char c = (unsigned char)app->prompt[--app->prompt_len];

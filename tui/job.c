@@ -82,6 +82,23 @@ static void read_err_tail(struct tui_job *j)
     free(p);
 }
 
+/* Whether pid is a live process (a zombie nobody reaped yet counts as gone). */
+static int alive(pid_t pid)
+{
+    if (pid <= 0 || kill(pid, 0) != 0)
+        return 0;
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *paren = strrchr(buf, ')');
+    return !(paren && paren[1] == ' ' && paren[2] == 'Z');
+}
+
 static pid_t read_pid(const char *dir)
 {
     char *p = bz_path_join(dir, "worker.pid");
@@ -145,7 +162,7 @@ void tui_jobs_scan(struct tui_jobs *js)
         tui_run_follow(&j->run, out_file(j), NULL);
         j->started = (double)st.st_mtime;
         pid_t pid = read_pid(j->run.dir);
-        if (pid > 0 && kill(pid, 0) == 0 && j->run.state != TUI_RUN_DONE &&
+        if (alive(pid) && j->run.state != TUI_RUN_DONE &&
             j->run.state != TUI_RUN_FAILED) {
             j->pid = pid;
             if (j->run.state == TUI_RUN_NEW)
@@ -264,7 +281,7 @@ int tui_jobs_poll(struct tui_jobs *js)
             continue;
         if (tui_run_follow(&j->run, out_file(j), NULL) > 0)
             changed = 1;
-        if (!j->child && kill(j->pid, 0) != 0) {
+        if (!j->child && !alive(j->pid)) {
             settle(j);
             changed = 1;
         }
@@ -295,8 +312,10 @@ int tui_job_save_now(struct tui_job *j, struct bz_err *err)
 size_t tui_jobs_running(const struct tui_jobs *js)
 {
     size_t n = 0;
+    /* a worker that reported done or error is finishing, not running */
     for (size_t i = 0; i < js->n; i++)
-        n += js->v[i]->pid != 0;
+        n += js->v[i]->pid != 0 && js->v[i]->run.state != TUI_RUN_DONE &&
+             js->v[i]->run.state != TUI_RUN_FAILED;
     return n;
 }
 
