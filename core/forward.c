@@ -22,6 +22,7 @@
 #define FW_MAX_BATCH 512
 #define FW_TILE_FLOATS (256 * 1024)
 #define FW_ATT_ROWS 64
+#define FW_MIN_WORK (64 * 1024)
 
 struct fw_layer {
     float *attn_norm, *ffn_norm; /* (C) */
@@ -359,6 +360,8 @@ static void fw_linear(struct core_forward *f, const float *x, int T, int64_t cin
         grain = (total + f->n_threads - 1) / f->n_threads;
     else
         grain = f->tile_rows;
+    /* a chunk worth less than FW_MIN_WORK multiply-adds is not worth waking a thread */
+    grain = BZ_MAX(grain, FW_MIN_WORK / (cin * T));
     core_pool_for(f->pool, total, grain, fw_lin_fn, &j);
 }
 
@@ -436,9 +439,30 @@ static void fw_att_fn(void *ctx, int64_t begin, int64_t end, int tid)
         int h = (int)(i / a->nblk), blk = (int)(i % a->nblk), kvh = h / group;
         int t0 = blk * FW_ATT_ROWS, t1 = BZ_MIN(a->T, t0 + FW_ATT_ROWS), rows = t1 - t0;
         int P = a->p0 + t1;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, P, HS, scale,
-                    f->q + (size_t)t0 * f->QD + (size_t)h * HS, f->QD, kc + (size_t)kvh * HS,
-                    f->KVD, 0.0f, S, P);
+        const float *q = f->q + (size_t)t0 * f->QD + (size_t)h * HS;
+        float *o = f->att + (size_t)t0 * f->QD + (size_t)h * HS;
+        if (rows == 1) {
+            /* one query (decode): dots and axpys, sgemm's packing would cost more */
+            float mx = -INFINITY, sum = 0;
+            for (int j = 0; j < P; j++) {
+                S[j] = scale * core_kernels_dot(CORE_TYPE_F32,
+                                                kc + (size_t)j * f->KVD + (size_t)kvh * HS, q, HS);
+                mx = fmaxf(mx, S[j]);
+            }
+            for (int j = 0; j < P; j++)
+                sum += (S[j] = expf(S[j] - mx));
+            float inv = 1.0f / sum;
+            memset(o, 0, (size_t)HS * sizeof(float));
+            for (int j = 0; j < P; j++) {
+                const float *v = vc + (size_t)j * f->KVD + (size_t)kvh * HS;
+                float p = S[j] * inv;
+                for (int d = 0; d < HS; d++)
+                    o[d] += p * v[d];
+            }
+            continue;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, P, HS, scale, q, f->QD,
+                    kc + (size_t)kvh * HS, f->KVD, 0.0f, S, P);
         for (int r = 0; r < rows; r++) {
             float *sr = S + (size_t)r * P;
             int npos = a->p0 + t0 + r + 1;
@@ -454,8 +478,7 @@ static void fw_att_fn(void *ctx, int64_t begin, int64_t end, int tid)
                 sr[j] = 0;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, HS, P, 1.0f, S, P,
-                    vc + (size_t)kvh * HS, f->KVD, 0.0f,
-                    f->att + (size_t)t0 * f->QD + (size_t)h * HS, f->QD);
+                    vc + (size_t)kvh * HS, f->KVD, 0.0f, o, f->QD);
     }
 }
 
@@ -485,7 +508,9 @@ static void fw_chunk(struct core_forward *f, const int *tokens, int T)
         memcpy(f->k_cache + off, f->k, (size_t)T * f->KVD * sizeof(float));
         memcpy(f->v_cache + off, f->v, (size_t)T * f->KVD * sizeof(float));
         struct fw_att a = {f, l, p0, T, (T + FW_ATT_ROWS - 1) / FW_ATT_ROWS};
-        core_pool_for(f->pool, (int64_t)f->NH * a.nblk, 1, fw_att_fn, &a);
+        int64_t work = (int64_t)T * (p0 + T) * f->QD;
+        core_pool_for(work < FW_MIN_WORK ? NULL : f->pool, (int64_t)f->NH * a.nblk, 1,
+                      fw_att_fn, &a);
         const struct core_tensor *wo[1] = {ly->wo}, *wd[1] = {ly->w_down};
         fw_linear(f, f->att, T, f->QD, 1, wo, &f->tmp);
         fw_extras(f, f->att, T, f->tmp, C, NULL, l, CORE_LORA_O);

@@ -206,3 +206,32 @@ int core_generate_vocab(const struct core_model *m, struct core_vocab **out, int
         *owned = 1;
     return rc;
 }
+
+int core_generate_open(struct core_generate_session *s, const char *path, int threads,
+                       int n_ctx, struct bz_err *err)
+{
+    memset(s, 0, sizeof *s);
+    int rc = core_model_open(&s->model, path, err);
+    if (rc == 0)
+        rc = core_generate_vocab(s->model, &s->vocab, &s->vocab_owned, err);
+    if (rc == 0 && s->vocab->n_tokens > s->model->cfg.vocab_size)
+        rc = bz_errf(err, BZ_EFORMAT, "%s: vocabulary of %d tokens, model outputs %d", path,
+                     s->vocab->n_tokens, s->model->cfg.vocab_size);
+    if (rc == 0)
+        rc = core_pool_new(&s->pool, threads, err);
+    if (rc == 0)
+        rc = core_forward_new(&s->fwd, s->model, s->pool, n_ctx, err);
+    if (rc)
+        core_generate_close(s);
+    return rc;
+}
+
+void core_generate_close(struct core_generate_session *s)
+{
+    core_forward_free(s->fwd);
+    core_pool_free(s->pool);
+    if (s->vocab_owned)
+        core_vocab_free(s->vocab);
+    core_model_free(s->model);
+    memset(s, 0, sizeof *s);
+}

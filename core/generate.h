@@ -77,4 +77,23 @@ int core_generate_run(struct core_forward *f, const struct core_vocab *v, const 
 int core_generate_vocab(const struct core_model *m, struct core_vocab **out, int *owned,
                         struct bz_err *err);
 
+/* What the verbs need to run a model: the model, its vocabulary, one pool, one
+ * evaluator. */
+struct core_generate_session {
+    struct core_model *model;
+    struct core_vocab *vocab;   /* the model's; NULL only if it has none */
+    int vocab_owned;
+    struct core_pool *pool;
+    struct core_forward *fwd;
+};
+
+/* Open the model at path (core_model_open), its vocabulary (core_generate_vocab; a
+ * model without one is an error), a pool of `threads` threads (<= 0: every CPU) and an
+ * evaluator with an n_ctx-position cache (<= 0: the default of core_forward_new).
+ * On failure everything is released. Close with core_generate_close. */
+int core_generate_open(struct core_generate_session *s, const char *path, int threads,
+                       int n_ctx, struct bz_err *err);
+/* Release what core_generate_open made (a zeroed session is fine). */
+void core_generate_close(struct core_generate_session *s);
+
 #endif
