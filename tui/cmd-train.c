@@ -1,0 +1,960 @@
+/*
+ * cmd-train.c: `bezoar train`, the training worker: LoRA (or --full) supervised
+ * fine-tuning on a dataset's pairs, with events as JSON lines, checkpoints, resume
+ * and adapter export (PEFT directory + llama.cpp GGUF).
+ *
+ * Key idea: everything random is a pure function of (seed, counter): the data order
+ * of epoch E, the dropout masks of micro-batch M, the adapter's initial A. A
+ * checkpoint therefore only needs the parameters, the AdamW moments and two counters
+ * (optimizer step, micro-batches consumed), and a resumed run repeats the
+ * uninterrupted one bit for bit (same --threads: the matmul split depends on it).
+ *
+ * Data: records with the chosen status (accepted by default; the journal's decisions
+ * and edits apply), rendered by the chat template into ids and an assistant mask,
+ * truncated to --seq; a held-out split for eval loss; micro-batches by length
+ * bucketing (sorted windows of 64 batches), each padded to its own longest example.
+ *
+ * Left out: packing several examples per row (the kernels support segment masks, the
+ * batcher does not use them yet), DPO.
+ */
+#include "tui/tui.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/core.h"
+#include "dataset/dataset.h"
+
+BZ_CMD("train", tui_cmd_train, "LoRA (or full) fine-tuning on a dataset's accepted pairs");
+
+static const char usage[] =
+    "usage: bezoar train -m MODEL --data DATASET --out runs/NAME [options]\n"
+    "       bezoar train --resume runs/NAME [--json] [--quiet]\n"
+    "  --status S         accepted (default), all, pending, flagged, rejected or a list\n"
+    "  --template T       chatml, llama2, llama3, zephyr, phi3, alpaca (default: the model's)\n"
+    "  --targets LIST     q,k,v,o,gate,up,down (default q,k,v) or all\n"
+    "  --rank R --alpha A --dropout D --rslora     LoRA (default 16, 16, 0.05)\n"
+    "  --full             train every weight instead of an adapter\n"
+    "  --lr X (2e-4) --weight-decay W (0) --warmup N (0) --schedule cosine|linear|constant\n"
+    "  --min-lr-ratio F (0) --clip G (1.0) --max-bad-steps K (5)\n"
+    "  --epochs E (1) | --max-steps N    --batch B (4) --grad-accum G (1) --seq S (512)\n"
+    "  --eval-split F (0.05) --eval-every N (50) --save-every N (100) --keep K (3)\n"
+    "  --seed S (1) --threads N (all CPUs) --json --quiet\n"
+    "Events go to RUN/events.jsonl (and stdout with --json). A file RUN/SAVE_NOW or\n"
+    "SIGTERM writes a checkpoint (SIGTERM then stops); --resume continues from the\n"
+    "newest checkpoint with the run's config.json.\n";
+
+struct targs {
+    char *model, *data, *out, *status, *tmpl, *targets, *schedule, *resume;
+    int rank, rslora, full, epochs, max_steps, batch, accum, seq, eval_every, save_every;
+    int keep, threads, json, quiet, warmup, max_bad;
+    float alpha, dropout, lr, wd, clip, min_lr, eval_split;
+    long long seed;
+};
+
+/* ---------------------------------------------------------------- options */
+
+enum { OPT_STR, OPT_INT, OPT_FLOAT, OPT_FLAG, OPT_LL };
+struct opt {
+    const char *name;
+    int kind;
+    size_t off;
+    int saved; /* goes to config.json */
+};
+#define O(name, kind, field, saved) {name, kind, offsetof(struct targs, field), saved}
+static const struct opt opts[] = {
+    O("-m", OPT_STR, model, 1),           O("--model", OPT_STR, model, 1),
+    O("--data", OPT_STR, data, 1),        O("--out", OPT_STR, out, 1),
+    O("--status", OPT_STR, status, 1),    O("--template", OPT_STR, tmpl, 1),
+    O("--targets", OPT_STR, targets, 1),  O("--schedule", OPT_STR, schedule, 1),
+    O("--resume", OPT_STR, resume, 0),    O("--rank", OPT_INT, rank, 1),
+    O("--rslora", OPT_FLAG, rslora, 1),   O("--full", OPT_FLAG, full, 1),
+    O("--epochs", OPT_INT, epochs, 1),    O("--max-steps", OPT_INT, max_steps, 1),
+    O("--batch", OPT_INT, batch, 1),      O("--grad-accum", OPT_INT, accum, 1),
+    O("--seq", OPT_INT, seq, 1),          O("--eval-every", OPT_INT, eval_every, 1),
+    O("--save-every", OPT_INT, save_every, 1), O("--keep", OPT_INT, keep, 1),
+    O("--threads", OPT_INT, threads, 1),  O("--json", OPT_FLAG, json, 0),
+    O("--quiet", OPT_FLAG, quiet, 0),     O("--warmup", OPT_INT, warmup, 1),
+    O("--max-bad-steps", OPT_INT, max_bad, 1), O("--alpha", OPT_FLOAT, alpha, 1),
+    O("--dropout", OPT_FLOAT, dropout, 1), O("--lr", OPT_FLOAT, lr, 1),
+    O("--weight-decay", OPT_FLOAT, wd, 1), O("--clip", OPT_FLOAT, clip, 1),
+    O("--min-lr-ratio", OPT_FLOAT, min_lr, 1), O("--eval-split", OPT_FLOAT, eval_split, 1),
+    O("--seed", OPT_LL, seed, 1),
+};
+
+static void args_default(struct targs *a)
+{
+    *a = (struct targs){.status = bz_strdup("accepted"), .targets = bz_strdup("q,k,v"),
+                        .schedule = bz_strdup("cosine"), .rank = 16, .epochs = 1, .batch = 4,
+                        .accum = 1, .seq = 512, .eval_every = 50, .save_every = 100,
+                        .keep = 3, .max_bad = 5, .alpha = 16, .dropout = 0.05f, .lr = 2e-4f,
+                        .clip = 1.0f, .eval_split = 0.05f, .seed = 1};
+}
+
+static void args_free(struct targs *a)
+{
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(opts); i++)
+        if (opts[i].kind == OPT_STR) {
+            char **p = (char **)((char *)a + opts[i].off);
+            free(*p);
+            *p = NULL;
+        }
+}
+
+static int set_opt(struct targs *a, const struct opt *o, const char *v)
+{
+    void *f = (char *)a + o->off;
+    char *end = NULL;
+    switch (o->kind) {
+    case OPT_STR:
+        free(*(char **)f);
+        *(char **)f = bz_strdup(v);
+        return 0;
+    case OPT_INT:
+        *(int *)f = (int)strtol(v, &end, 10);
+        break;
+    case OPT_LL:
+        *(long long *)f = strtoll(v, &end, 10);
+        break;
+    case OPT_FLOAT:
+        *(float *)f = strtof(v, &end);
+        break;
+    default:
+        *(int *)f = 1;
+        return 0;
+    }
+    if (!*v || *end)
+        return tui_cmd_fail(TUI_EXIT_USAGE, "train: %s expects a number (got '%s')", o->name, v);
+    return 0;
+}
+
+static int parse_args(struct targs *a, int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        const struct opt *o = NULL;
+        for (size_t k = 0; k < BZ_ARRAY_SIZE(opts) && !o; k++)
+            if (!strcmp(argv[i], opts[k].name))
+                o = &opts[k];
+        if (!o)
+            return tui_cmd_fail(TUI_EXIT_USAGE, "train: unknown option '%s' (see -h)", argv[i]);
+        if (o->kind == OPT_FLAG) {
+            *(int *)((char *)a + o->off) = 1;
+            continue;
+        }
+        if (i + 1 >= argc)
+            return tui_cmd_fail(TUI_EXIT_USAGE, "train: %s needs a value", argv[i]);
+        if (set_opt(a, o, argv[++i]))
+            return TUI_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The JSON key of an option: "--max-steps" -> "max_steps". */
+static void json_key(const struct opt *o, char key[32])
+{
+    snprintf(key, 32, "%s", o->name + 2);
+    for (char *c = key; *c; c++)
+        if (*c == '-')
+            *c = '_';
+}
+
+/* config.json: every saved option under its flag name as a key ("max_steps"). */
+static void config_json(const struct targs *a, struct bz_buf *b)
+{
+    int first = 1;
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(opts); i++) {
+        const struct opt *o = &opts[i];
+        if (!o->saved || !strcmp(o->name, "-m"))
+            continue;
+        const void *f = (const char *)a + o->off;
+        char key[32];
+        json_key(o, key);
+        bz_buf_printf(b, "%s\"%s\":", first ? "" : ",", key);
+        first = 0;
+        switch (o->kind) {
+        case OPT_STR: {
+            const char *s = *(char *const *)f;
+            if (s)
+                bz_buf_json_str(b, s, strlen(s));
+            else
+                bz_buf_puts(b, "null");
+            break;
+        }
+        case OPT_INT:
+        case OPT_FLAG: bz_buf_printf(b, "%d", *(const int *)f); break;
+        case OPT_LL: bz_buf_printf(b, "%lld", *(const long long *)f); break;
+        default: bz_buf_printf(b, "%.9g", *(const float *)f); break;
+        }
+    }
+}
+
+static int config_load(struct targs *a, const char *run, struct bz_err *err)
+{
+    char *path = bz_path_join(run, "config.json"), *txt;
+    size_t n;
+    int rc = bz_read_file(path, &txt, &n, err);
+    if (rc) {
+        free(path);
+        return rc;
+    }
+    cJSON *j = cJSON_Parse(txt);
+    free(txt);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        rc = bz_errf(err, BZ_EFORMAT, "%s: not a JSON object", path);
+        free(path);
+        return rc;
+    }
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(opts); i++) {
+        const struct opt *o = &opts[i];
+        if (!o->saved || !strcmp(o->name, "-m"))
+            continue;
+        char key[32];
+        json_key(o, key);
+        const cJSON *v = cJSON_GetObjectItem(j, key);
+        if (!v)
+            continue;
+        void *f = (char *)a + o->off;
+        if (o->kind == OPT_STR) {
+            free(*(char **)f);
+            *(char **)f = cJSON_IsString(v) ? bz_strdup(v->valuestring) : NULL;
+        } else if (o->kind == OPT_FLOAT) {
+            *(float *)f = (float)v->valuedouble;
+        } else if (o->kind == OPT_LL) {
+            *(long long *)f = (long long)v->valuedouble;
+        } else {
+            *(int *)f = (int)v->valuedouble;
+        }
+    }
+    cJSON_Delete(j);
+    free(path);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- events */
+
+struct events {
+    FILE *log;  /* RUN/events.jsonl, appended */
+    int json, quiet;
+};
+
+/* Write one event line (the text of a JSON object without its braces' newline). */
+static void emit(struct events *ev, const struct bz_buf *line)
+{
+    if (ev->log) {
+        fprintf(ev->log, "%s\n", line->p);
+        fflush(ev->log);
+    }
+    if (ev->json) {
+        printf("%s\n", line->p);
+        fflush(stdout);
+    }
+}
+
+static void emit_error(struct events *ev, const char *msg)
+{
+    struct bz_buf b;
+    bz_buf_init(&b);
+    bz_buf_puts(&b, "{\"event\":\"error\",\"message\":");
+    bz_buf_json_str(&b, msg, strlen(msg));
+    bz_buf_putc(&b, '}');
+    emit(ev, &b);
+    bz_buf_cleanup(&b);
+}
+
+static int fail(struct events *ev, const struct bz_err *err, int rc)
+{
+    emit_error(ev, bz_err_msg(err, rc));
+    return tui_cmd_fail_err(err, rc);
+}
+
+/* ---------------------------------------------------------------- data */
+
+struct example {
+    int32_t *ids;   /* n tokens */
+    uint8_t *mask;  /* n: 1 where ids[i] is assistant output */
+    int n;          /* tokens used (after truncation to seq + 1) */
+    int loss;       /* positions with loss: i in [0, n-1) with mask[i + 1] */
+};
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void shuffle(int *a, int n, uint64_t seed)
+{
+    uint64_t s = seed;
+    for (int i = n - 1; i > 0; i--) {
+        s = mix64(s);
+        int j = (int)(s % (uint64_t)(i + 1));
+        int t = a[i];
+        a[i] = a[j], a[j] = t;
+    }
+}
+
+static int parse_status(const char *s, unsigned *mask)
+{
+    *mask = 0;
+    char *dup = bz_strdup(s), *save = NULL;
+    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (!strcmp(tok, "all"))
+            *mask |= 0xf;
+        else if (!strcmp(tok, "accepted"))
+            *mask |= 1u << DS_ACCEPTED;
+        else if (!strcmp(tok, "pending"))
+            *mask |= 1u << DS_PENDING;
+        else if (!strcmp(tok, "flagged"))
+            *mask |= 1u << DS_FLAGGED;
+        else if (!strcmp(tok, "rejected"))
+            *mask |= 1u << DS_REJECTED;
+        else {
+            free(dup);
+            return -1;
+        }
+    }
+    free(dup);
+    return *mask ? 0 : -1;
+}
+
+static int parse_targets(const char *s, unsigned *mask)
+{
+    static const char *names[] = {"q", "k", "v", "o", "gate", "up", "down"};
+    *mask = 0;
+    if (!strcmp(s, "all")) {
+        *mask = 0x7f;
+        return 0;
+    }
+    char *dup = bz_strdup(s), *save = NULL;
+    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        size_t n = strlen(tok);
+        if (n > 5 && !strcmp(tok + n - 5, "_proj"))
+            tok[n - 5] = 0;
+        int k = 0;
+        while (k < 7 && strcmp(tok, names[k]))
+            k++;
+        if (k == 7) {
+            free(dup);
+            return -1;
+        }
+        *mask |= 1u << k;
+    }
+    free(dup);
+    return *mask ? 0 : -1;
+}
+
+struct data {
+    struct example *ex;
+    int n;
+    int *train, n_train, *eval, n_eval;
+    int truncated, no_loss, skipped_bad;
+};
+
+static void data_free(struct data *d)
+{
+    for (int i = 0; i < d->n; i++)
+        free(d->ex[i].ids), free(d->ex[i].mask);
+    free(d->ex), free(d->train), free(d->eval);
+}
+
+static int load_data(struct data *d, const struct targs *a, const struct core_vocab *vocab,
+                     int tmpl, struct events *ev, struct bz_err *err)
+{
+    unsigned mask;
+    if (parse_status(a->status, &mask))
+        return bz_errf(err, BZ_EUSAGE, "--status '%s': expected accepted, all, pending, "
+                       "flagged, rejected or a comma list", a->status);
+    struct ds_dataset *ds;
+    struct ds_open_opts oo = {.format = DS_FMT_UNKNOWN, .background = 0, .read_only = 1};
+    int rc = ds_open(&ds, a->data, &oo, err);
+    if (rc)
+        return rc;
+    if ((rc = ds_wait(ds, err))) {
+        ds_close(ds);
+        return rc;
+    }
+    size_t total = ds_count(ds);
+    struct ds_counts cnt;
+    ds_counts(ds, &cnt);
+    int cap = 0;
+    double last = 0;
+    for (size_t i = 0; i < total && !rc; i++) {
+        struct ds_record r;
+        struct bz_err e2 = {0};
+        memset(&r, 0, sizeof r);
+        if (ds_get(ds, i, &r, &e2)) {
+            d->skipped_bad++;
+            ds_record_cleanup(&r);
+            continue;
+        }
+        if (!(mask & (1u << r.status))) {
+            ds_record_cleanup(&r);
+            continue;
+        }
+        struct core_chat_msg msgs[64];
+        int nm = 0;
+        for (int k = 0; k < r.n_msgs && nm < 63; k++)
+            msgs[nm++] = (struct core_chat_msg){r.msgs[k].role, r.msgs[k].content,
+                                                strlen(r.msgs[k].content)};
+        if (r.chosen && nm < 64)
+            msgs[nm++] = (struct core_chat_msg){CORE_ROLE_ASSISTANT, r.chosen, strlen(r.chosen)};
+        struct core_template_out out;
+        core_template_out_init(&out);
+        rc = core_template_render(vocab, tmpl, msgs, (size_t)nm, 0, &out, &e2);
+        if (rc) {
+            rc = bz_errf(err, rc, "%s:%zu: %s", a->data, r.line, e2.msg);
+        } else {
+            int n = (int)out.ids.n;
+            if (n > a->seq + 1)
+                n = a->seq + 1, d->truncated++;
+            int loss = 0;
+            for (int k = 1; k < n; k++)
+                loss += out.mask[k] != 0;
+            if (loss == 0) {
+                d->no_loss++;
+            } else {
+                if (d->n == cap) {
+                    cap = cap ? 2 * cap : 256;
+                    d->ex = bz_realloc(d->ex, sizeof *d->ex * (size_t)cap);
+                }
+                struct example *x = &d->ex[d->n++];
+                x->ids = bz_malloc(sizeof(int32_t) * (size_t)n);
+                x->mask = bz_malloc((size_t)n);
+                memcpy(x->ids, out.ids.p, sizeof(int32_t) * (size_t)n);
+                memcpy(x->mask, out.mask, (size_t)n);
+                x->n = n, x->loss = loss;
+            }
+        }
+        core_template_out_cleanup(&out);
+        ds_record_cleanup(&r);
+        if (bz_now() - last > 0.2 || i + 1 == total) {
+            last = bz_now();
+            struct bz_buf b;
+            bz_buf_init(&b);
+            bz_buf_printf(&b, "{\"event\":\"progress\",\"phase\":\"tokenize\",\"done\":%zu,"
+                              "\"total\":%zu}", i + 1, total);
+            emit(ev, &b);
+            bz_buf_cleanup(&b);
+        }
+    }
+    ds_close(ds);
+    if (rc)
+        return rc;
+    if (d->n == 0)
+        return bz_errf(err, BZ_EEMPTY,
+                       "%s: no usable examples with status '%s' (%zu records: %zu accepted, "
+                       "%zu pending, %zu flagged, %zu rejected; %d without assistant tokens): "
+                       "accept some pairs or use --status all", a->data, a->status,
+                       cnt.records, cnt.accepted, cnt.pending, cnt.flagged, cnt.rejected,
+                       d->no_loss);
+    /* held-out split: a seeded permutation, its head is the eval set */
+    int *perm = bz_malloc(sizeof(int) * (size_t)d->n);
+    for (int i = 0; i < d->n; i++)
+        perm[i] = i;
+    shuffle(perm, d->n, mix64((uint64_t)a->seed ^ 0x6576616cull));
+    int ne = (int)lround(a->eval_split * d->n);
+    if (a->eval_split > 0 && ne < 1 && d->n >= 2)
+        ne = 1;
+    if (ne >= d->n)
+        ne = d->n - 1;
+    d->eval = bz_malloc(sizeof(int) * (size_t)(ne > 0 ? ne : 1));
+    d->train = bz_malloc(sizeof(int) * (size_t)d->n);
+    d->n_eval = ne, d->n_train = d->n - ne;
+    memcpy(d->eval, perm, sizeof(int) * (size_t)ne);
+    memcpy(d->train, perm + ne, sizeof(int) * (size_t)d->n_train);
+    free(perm);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- batches */
+
+static int cmp_len_desc(const void *x, const void *y, void *ctx)
+{
+    const struct data *d = ctx;
+    int a = *(const int *)x, b = *(const int *)y;
+    int la = d->ex[a].n, lb = d->ex[b].n;
+    return la != lb ? lb - la : a - b;
+}
+
+/* The micro-batches of one epoch, B example indices each (-1: empty slot). Shuffle,
+ * sort windows of 64 batches by length (bucketing), cut, shuffle the batch order. */
+static int *epoch_plan(const struct data *d, int B, int64_t epoch, uint64_t seed, int *n_batches)
+{
+    int n = d->n_train, nb = (n + B - 1) / B;
+    int *idx = bz_malloc(sizeof(int) * (size_t)n);
+    memcpy(idx, d->train, sizeof(int) * (size_t)n);
+    shuffle(idx, n, mix64(seed ^ (uint64_t)(epoch + 1) * 0x51ed27ull));
+    int win = 64 * B;
+    for (int w = 0; w < n; w += win)
+        qsort_r(idx + w, (size_t)BZ_MIN(win, n - w), sizeof(int), cmp_len_desc, (void *)d);
+    int *order = bz_malloc(sizeof(int) * (size_t)nb);
+    for (int i = 0; i < nb; i++)
+        order[i] = i;
+    shuffle(order, nb, mix64(seed ^ (uint64_t)(epoch + 1) * 0xba7c4ull));
+    int *plan = bz_malloc(sizeof(int) * (size_t)nb * B);
+    for (int i = 0; i < nb; i++)
+        for (int k = 0; k < B; k++) {
+            int src = order[i] * B + k;
+            plan[i * B + k] = src < n ? idx[src] : -1;
+        }
+    free(idx);
+    free(order);
+    *n_batches = nb;
+    return plan;
+}
+
+struct bbuf {
+    int *tok, *tgt, *pos, *seg;
+};
+
+/* Fill a batch from example indices (B of them, -1 empty); returns tokens that carry
+ * loss, *ntok the non-padding tokens. */
+static int fill_batch(struct bbuf *bb, const struct data *d, const int *ids, int B,
+                      struct core_train_batch *out, int *ntok)
+{
+    int T = 1;
+    for (int k = 0; k < B; k++)
+        if (ids[k] >= 0)
+            T = BZ_MAX(T, d->ex[ids[k]].n - 1);
+    int loss = 0;
+    *ntok = 0;
+    for (int k = 0; k < B; k++) {
+        const struct example *x = ids[k] >= 0 ? &d->ex[ids[k]] : NULL;
+        int len = x ? x->n - 1 : 0;
+        for (int t = 0; t < T; t++) {
+            int i = k * T + t;
+            bb->pos[i] = t;
+            if (t < len) {
+                bb->tok[i] = x->ids[t];
+                bb->tgt[i] = x->mask[t + 1] ? x->ids[t + 1] : -1;
+                bb->seg[i] = 0;
+                loss += bb->tgt[i] >= 0;
+            } else { /* padding: its own segment, no loss */
+                bb->tok[i] = 0, bb->tgt[i] = -1, bb->seg[i] = 1;
+            }
+        }
+        *ntok += len;
+    }
+    *out = (struct core_train_batch){.T = T, .tokens = bb->tok, .targets = bb->tgt,
+                                     .pos = bb->pos, .seg = bb->seg};
+    return loss;
+}
+
+/* ---------------------------------------------------------------- signals */
+
+static volatile sig_atomic_t got_term;
+static void on_term(int sig)
+{
+    (void)sig;
+    got_term = 1;
+}
+
+/* ---------------------------------------------------------------- the run */
+
+struct run {
+    struct targs a;
+    struct events ev;
+    struct core_model *model;
+    struct core_pool *pool;
+    struct core_train *t;
+    struct core_optim opt;
+    struct data d;
+    struct bbuf bb;
+    const struct core_vocab *vocab;
+    struct core_vocab *own_vocab; /* loaded here when the model came without one */
+    int tmpl;
+    unsigned targets;
+};
+
+static double eval_loss(struct run *r, struct bz_err *err, int *rc)
+{
+    double sum = 0;
+    int64_t cnt = 0;
+    int B = r->a.batch;
+    int ids[256];
+    for (int i = 0; i < r->d.n_eval; i += B) {
+        for (int k = 0; k < B; k++)
+            ids[k] = i + k < r->d.n_eval ? r->d.eval[i + k] : -1;
+        struct core_train_batch b;
+        int ntok, c;
+        fill_batch(&r->bb, &r->d, ids, B, &b, &ntok);
+        double s;
+        if ((*rc = core_train_step(r->t, &b, 0, 0, 0, &s, &c, err)))
+            return NAN;
+        sum += s, cnt += c;
+    }
+    return cnt ? sum / cnt : NAN;
+}
+
+static int save_checkpoint(struct run *r, const struct core_checkpoint_state *st,
+                           struct bz_err *err)
+{
+    char *path = NULL;
+    int rc = core_checkpoint_save(r->a.out, r->t->params, r->t->n_params, &r->opt, st,
+                                  r->a.keep, &path, err);
+    if (rc)
+        return rc;
+    struct bz_buf b;
+    bz_buf_init(&b);
+    bz_buf_printf(&b, "{\"event\":\"checkpoint\",\"step\":%lld,\"path\":", (long long)st->step);
+    bz_buf_json_str(&b, path, strlen(path));
+    bz_buf_putc(&b, '}');
+    emit(&r->ev, &b);
+    bz_buf_cleanup(&b);
+    free(path);
+    return 0;
+}
+
+static int export_adapter(struct run *r, char **where, struct bz_err *err)
+{
+    char *dir = bz_path_join(r->a.out, "adapter");
+    char *gg = bz_path_join(r->a.out, "adapter.gguf");
+    int rc = core_lora_save_peft(&r->t->lora, r->model, dir, r->a.dropout, r->a.rslora,
+                                 r->a.model, err);
+    if (!rc)
+        rc = core_lora_save_gguf(&r->t->lora, r->model, gg, err);
+    free(gg);
+    if (rc)
+        free(dir);
+    else
+        *where = dir;
+    return rc;
+}
+
+int tui_cmd_train(int argc, char **argv)
+{
+    struct run r;
+    memset(&r, 0, sizeof r);
+    int *plan = NULL;
+    char *save_now = NULL;
+    args_default(&r.a);
+    struct bz_err err = {0};
+    int rc = parse_args(&r.a, argc, argv), code = TUI_EXIT_ERROR;
+    if (rc) {
+        args_free(&r.a);
+        return rc < 0 ? TUI_EXIT_OK : rc;
+    }
+    int resuming = r.a.resume != NULL;
+    if (resuming) {
+        int json = r.a.json, quiet = r.a.quiet, threads = r.a.threads;
+        char *resume = bz_strdup(r.a.resume);
+        if ((rc = config_load(&r.a, resume, &err))) {
+            free(resume);
+            args_free(&r.a);
+            return tui_cmd_fail_err(&err, rc);
+        }
+        free(r.a.out);
+        r.a.out = resume;
+        r.a.json = json, r.a.quiet = quiet;
+        if (threads && threads != r.a.threads)
+            bz_log(BZ_LOG_WARN, "train: --threads %d differs from the run's %d: the numbers "
+                   "will not repeat bit for bit", threads, r.a.threads), r.a.threads = threads;
+    }
+    if (!r.a.model || !r.a.data || !r.a.out) {
+        args_free(&r.a);
+        return tui_cmd_fail(TUI_EXIT_USAGE, "train: -m MODEL, --data DATASET and --out "
+                            "runs/NAME are required (see -h)");
+    }
+    if (parse_targets(r.a.targets, &r.targets)) {
+        int c = tui_cmd_fail(TUI_EXIT_USAGE, "train: --targets '%s': expected a list of "
+                             "q,k,v,o,gate,up,down or all", r.a.targets);
+        args_free(&r.a);
+        return c;
+    }
+    int sched = !strcmp(r.a.schedule, "cosine") ? CORE_SCHED_COSINE
+                : !strcmp(r.a.schedule, "linear") ? CORE_SCHED_LINEAR
+                : !strcmp(r.a.schedule, "constant") ? CORE_SCHED_CONSTANT : -1;
+    const char *bad = NULL;
+    if (sched < 0)
+        bad = "--schedule must be cosine, linear or constant";
+    else if (r.a.batch < 1 || r.a.batch > 256)
+        bad = "--batch must be in [1, 256]";
+    else if (r.a.accum < 1)
+        bad = "--grad-accum must be >= 1";
+    else if (r.a.seq < 2)
+        bad = "--seq must be >= 2";
+    else if (r.a.epochs < 1 && r.a.max_steps < 1)
+        bad = "--epochs or --max-steps must be >= 1";
+    else if (r.a.eval_split < 0 || r.a.eval_split >= 1)
+        bad = "--eval-split must be in [0, 1)";
+    else if (!(r.a.lr > 0))
+        bad = "--lr must be > 0";
+    if (bad) {
+        args_free(&r.a);
+        return tui_cmd_fail(TUI_EXIT_USAGE, "train: %s", bad);
+    }
+
+    if ((rc = bz_mkdir_p(r.a.out, &err))) {
+        args_free(&r.a);
+        return tui_cmd_fail_err(&err, rc);
+    }
+    char *evpath = bz_path_join(r.a.out, "events.jsonl");
+    r.ev.log = fopen(evpath, "a");
+    free(evpath);
+    r.ev.json = r.a.json, r.ev.quiet = r.a.quiet;
+    if (!r.ev.log) {
+        args_free(&r.a);
+        return tui_cmd_fail(TUI_EXIT_ERROR, "train: %s/events.jsonl: %s", r.a.out,
+                            strerror(errno));
+    }
+
+    /* model, template, data */
+    if ((rc = core_model_open(&r.model, r.a.model, &err)))
+        goto fail;
+    r.vocab = r.model->vocab;
+    if (!r.vocab) {
+        if ((rc = core_vocab_open(&r.own_vocab, r.a.model, &err)))
+            goto fail;
+        r.vocab = r.own_vocab;
+    }
+    r.tmpl = core_template_pick(r.vocab, r.a.tmpl, &err);
+    if (r.tmpl < 0) {
+        rc = r.tmpl;
+        goto fail;
+    }
+    if (r.model->cfg.ctx_len > 0 && r.a.seq > r.model->cfg.ctx_len) {
+        rc = bz_errf(&err, BZ_EINVAL, "--seq %d is longer than the model's context %d: use "
+                     "--seq %d or less", r.a.seq, r.model->cfg.ctx_len, r.model->cfg.ctx_len);
+        goto fail;
+    }
+    if ((rc = load_data(&r.d, &r.a, r.vocab, r.tmpl, &r.ev, &err)))
+        goto fail;
+
+    /* trainer, optimizer */
+    if ((rc = core_pool_new(&r.pool, r.a.threads, &err)))
+        goto fail;
+    if (!r.a.threads)
+        r.a.threads = core_pool_threads(r.pool);
+    core_ops_set_pool(r.pool);
+    int T = 1;
+    for (int i = 0; i < r.d.n; i++)
+        T = BZ_MAX(T, r.d.ex[i].n - 1);
+    struct core_train_opts to = {.targets = r.targets, .rank = r.a.rank, .alpha = r.a.alpha,
+                                 .dropout = r.a.dropout, .rslora = r.a.rslora,
+                                 .full = r.a.full, .B = r.a.batch, .T = BZ_MAX(T, 2)};
+    if ((rc = core_train_new(&r.t, r.model, &to, r.pool, &err)))
+        goto fail;
+    core_train_init_params(r.t, mix64((uint64_t)r.a.seed ^ 0x696e6974ull));
+    int nb_epoch;
+    free(epoch_plan(&r.d, r.a.batch, 0, (uint64_t)r.a.seed, &nb_epoch));
+    int64_t total_micro = r.a.max_steps > 0 ? (int64_t)r.a.max_steps * r.a.accum
+                                            : (int64_t)r.a.epochs * nb_epoch;
+    int64_t total_steps = (total_micro + r.a.accum - 1) / r.a.accum;
+    struct core_optim_config oc;
+    core_optim_config_default(&oc);
+    oc.lr = r.a.lr, oc.weight_decay = r.a.wd, oc.clip = r.a.clip, oc.warmup = r.a.warmup;
+    oc.total_steps = (int)total_steps, oc.schedule = sched, oc.min_lr_ratio = r.a.min_lr;
+    oc.max_bad_steps = r.a.max_bad > 0 ? r.a.max_bad : 5;
+    if ((rc = core_optim_init(&r.opt, &oc, r.t->n_params, r.t->n_decay, &err)))
+        goto fail;
+    struct core_checkpoint_state st = {.seed = (uint64_t)r.a.seed};
+    int64_t resumed_from = -1;
+    if (resuming) {
+        char *ck;
+        if ((rc = core_checkpoint_latest(r.a.out, &ck, &err)))
+            goto fail;
+        rc = core_checkpoint_load(ck, r.t->params, r.t->n_params, &r.opt, &st, &err);
+        free(ck);
+        if (rc)
+            goto fail;
+        resumed_from = st.step;
+    } else {
+        struct bz_buf cfg;
+        bz_buf_init(&cfg);
+        bz_buf_putc(&cfg, '{');
+        config_json(&r.a, &cfg);
+        bz_buf_puts(&cfg, "}\n");
+        char *p = bz_path_join(r.a.out, "config.json");
+        rc = bz_write_atomic(p, cfg.p, cfg.len, &err);
+        free(p);
+        bz_buf_cleanup(&cfg);
+        if (rc)
+            goto fail;
+    }
+    r.bb.tok = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
+    r.bb.tgt = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
+    r.bb.pos = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
+    r.bb.seg = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
+
+    {
+        struct bz_buf b;
+        bz_buf_init(&b);
+        bz_buf_puts(&b, "{\"event\":\"start\",");
+        config_json(&r.a, &b);
+        bz_buf_printf(&b, ",\"chat_template\":\"%s\",\"examples\":%d,\"train_examples\":%d,"
+                          "\"eval_examples\":%d,\"truncated\":%d,\"without_loss\":%d,"
+                          "\"bad_records\":%d,\"total_steps\":%lld,\"trainable_params\":%zu,"
+                          "\"resumed_from\":%lld}",
+                      core_template_name(r.tmpl), r.d.n, r.d.n_train, r.d.n_eval,
+                      r.d.truncated, r.d.no_loss, r.d.skipped_bad, (long long)total_steps,
+                      r.t->n_params, (long long)resumed_from);
+        emit(&r.ev, &b);
+        bz_buf_cleanup(&b);
+    }
+
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    save_now = bz_path_join(r.a.out, "SAVE_NOW");
+    int stopped = 0;
+    int64_t plan_epoch = -1;
+    double t_start = bz_now() - st.elapsed_s, last_loss = NAN, last_eval = NAN;
+    while (st.step < total_steps) {
+        double t0 = bz_now();
+        int64_t m0 = st.micro, m1 = BZ_MIN(st.micro + r.a.accum, total_micro);
+        /* loss tokens of the whole step first: the mean is over all of them */
+        int64_t step_loss_tokens = 0;
+        for (int64_t m = m0; m < m1; m++) {
+            int64_t e = m / nb_epoch;
+            if (e != plan_epoch) {
+                free(plan);
+                plan = epoch_plan(&r.d, r.a.batch, e, st.seed, &nb_epoch);
+                plan_epoch = e;
+            }
+            const int *ids = plan + (size_t)(m % nb_epoch) * r.a.batch;
+            for (int k = 0; k < r.a.batch; k++)
+                if (ids[k] >= 0)
+                    step_loss_tokens += r.d.ex[ids[k]].loss;
+        }
+        core_train_zero_grad(r.t);
+        double sum = 0;
+        int64_t ntok_step = 0;
+        for (int64_t m = m0; m < m1; m++) {
+            int64_t e = m / nb_epoch;
+            if (e != plan_epoch) {
+                free(plan);
+                plan = epoch_plan(&r.d, r.a.batch, e, st.seed, &nb_epoch);
+                plan_epoch = e;
+            }
+            struct core_train_batch b;
+            int ntok, c;
+            double s;
+            fill_batch(&r.bb, &r.d, plan + (size_t)(m % nb_epoch) * r.a.batch, r.a.batch, &b,
+                       &ntok);
+            if ((rc = core_train_step(r.t, &b, 1, 1.0f / (float)step_loss_tokens,
+                                      mix64(st.seed ^ mix64((uint64_t)m)), &s, &c, &err)))
+                goto fail;
+            sum += s, ntok_step += ntok;
+        }
+        double gn;
+        float lr;
+        double loss = sum / (double)step_loss_tokens;
+        int skipped = !isfinite(loss);
+        if (skipped) { /* a non-finite loss poisons the gradients too: count it as bad */
+            r.t->grads[0] = NAN;
+        }
+        rc = core_optim_step(&r.opt, r.t->params, r.t->grads, &gn, &lr, &err);
+        if (rc < 0)
+            goto fail;
+        skipped |= rc == 1;
+        st.micro = m1, st.step++, st.tokens += step_loss_tokens;
+        double now = bz_now(), dt = now - t0;
+        st.elapsed_s = now - t_start;
+        last_loss = loss;
+        double eta = (double)(total_steps - st.step) * (st.elapsed_s / (double)st.step);
+        if (resumed_from >= 0)
+            eta = (double)(total_steps - st.step) * dt;
+        struct bz_buf b;
+        bz_buf_init(&b);
+        bz_buf_printf(&b, "{\"event\":\"step\",\"step\":%lld,\"epoch\":%.4f,\"loss\":%.6f,"
+                          "\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens_per_s\":%.1f,"
+                          "\"elapsed_s\":%.3f,\"eta_s\":%.1f%s}",
+                      (long long)st.step, (double)st.micro / nb_epoch,
+                      isfinite(loss) ? loss : -1.0, lr, isfinite(gn) ? gn : -1.0,
+                      ntok_step / (dt > 0 ? dt : 1e-9), st.elapsed_s, eta,
+                      skipped ? ",\"skipped\":true" : "");
+        emit(&r.ev, &b);
+        bz_buf_cleanup(&b);
+        if (!r.a.json && !r.a.quiet)
+            fprintf(stderr, "\rstep %lld/%lld  loss %.4f  lr %.3g  %.0f tok/s  eta %.0fs   ",
+                    (long long)st.step, (long long)total_steps, loss, lr,
+                    ntok_step / (dt > 0 ? dt : 1e-9), eta);
+        if (r.d.n_eval > 0 && r.a.eval_every > 0 &&
+            (st.step % r.a.eval_every == 0 || st.step == total_steps)) {
+            last_eval = eval_loss(&r, &err, &rc);
+            if (rc)
+                goto fail;
+            bz_buf_init(&b);
+            bz_buf_printf(&b, "{\"event\":\"eval\",\"step\":%lld,\"loss\":%.6f}",
+                          (long long)st.step, last_eval);
+            emit(&r.ev, &b);
+            bz_buf_cleanup(&b);
+        }
+        int want = (r.a.save_every > 0 && st.step % r.a.save_every == 0) || got_term;
+        if (!access(save_now, F_OK)) {
+            unlink(save_now);
+            want = 1;
+        }
+        if (want && st.step < total_steps && (rc = save_checkpoint(&r, &st, &err)))
+            goto fail;
+        if (got_term) {
+            stopped = st.step < total_steps;
+            break;
+        }
+    }
+    if (!r.a.json && !r.a.quiet)
+        fputc('\n', stderr);
+    free(plan);
+    plan = NULL;
+    char *where = NULL;
+    if (!stopped) {
+        if (r.a.full) {
+            rc = bz_errf(&err, BZ_EUNSUPPORTED, "--full: writing the trained model is not "
+                         "implemented yet (the run trained; nothing was exported)");
+            goto fail;
+        }
+        if ((rc = export_adapter(&r, &where, &err)))
+            goto fail;
+        struct core_checkpoint_state fin = st;
+        if ((rc = save_checkpoint(&r, &fin, &err)))
+            goto fail;
+    }
+    {
+        struct bz_buf b;
+        bz_buf_init(&b);
+        bz_buf_printf(&b, "{\"event\":\"done\",\"step\":%lld,\"loss\":%.6f", (long long)st.step,
+                      isfinite(last_loss) ? last_loss : -1.0);
+        if (isfinite(last_eval))
+            bz_buf_printf(&b, ",\"eval_loss\":%.6f", last_eval);
+        bz_buf_printf(&b, ",\"elapsed_s\":%.3f,\"stopped\":%s", st.elapsed_s,
+                      stopped ? "true" : "false");
+        if (where) {
+            bz_buf_puts(&b, ",\"adapter\":");
+            bz_buf_json_str(&b, where, strlen(where));
+        }
+        bz_buf_putc(&b, '}');
+        emit(&r.ev, &b);
+        bz_buf_cleanup(&b);
+    }
+    free(where);
+    code = TUI_EXIT_OK;
+    goto out;
+fail:
+    code = fail(&r.ev, &err, rc);
+out:
+    free(plan);
+    free(save_now);
+    core_optim_cleanup(&r.opt);
+    core_train_free(r.t);
+    core_ops_set_pool(NULL);
+    core_pool_free(r.pool);
+    core_model_free(r.model);
+    core_vocab_free(r.own_vocab);
+    data_free(&r.d);
+    free(r.bb.tok), free(r.bb.tgt), free(r.bb.pos), free(r.bb.seg);
+    if (r.ev.log)
+        fclose(r.ev.log);
+    args_free(&r.a);
+    return code;
+}
