@@ -808,8 +808,19 @@ int tui_cmd_train(int argc, char **argv)
     signal(SIGINT, on_term);
     save_now = bz_path_join(r.a.out, "SAVE_NOW");
     int stopped = 0;
+    double last_eval = NAN;
     int64_t plan_epoch = -1;
-    double t_start = bz_now() - st.elapsed_s, last_loss = NAN, last_eval = NAN;
+    double t_start = bz_now() - st.elapsed_s, last_loss = NAN;
+    if (r.d.n_eval > 0 && r.a.eval_every > 0 && !resuming) { /* the base model's eval loss */
+        last_eval = eval_loss(&r, &err, &rc);
+        if (rc)
+            goto fail;
+        struct bz_buf b;
+        bz_buf_init(&b);
+        bz_buf_printf(&b, "{\"event\":\"eval\",\"step\":0,\"loss\":%.6f}", last_eval);
+        emit(&r.ev, &b);
+        bz_buf_cleanup(&b);
+    }
     while (st.step < total_steps) {
         double t0 = bz_now();
         int64_t m0 = st.micro, m1 = BZ_MIN(st.micro + r.a.accum, total_micro);
