@@ -106,6 +106,16 @@ static const char *hf_pre_name(const cJSON *pt, int *byte_level, int *metaspace)
     return NULL;
 }
 
+/* The id of a token by text before the lookup tables exist (-1 when absent). */
+static int find_linear(const struct core_vocab *v, const char *text)
+{
+    size_t n = strlen(text);
+    for (int i = v->n_tokens - 1; i >= 0; i--)
+        if (v->tokens[i].len == n && memcmp(v->tokens[i].text, text, n) == 0)
+            return i;
+    return -1;
+}
+
 static int read_json(const char *path, cJSON **out, struct bz_err *err)
 {
     char *text;
@@ -300,22 +310,36 @@ int core_vocab_from_hf(struct core_vocab **out, const char *path, struct bz_err 
         v->add_bos = 0;
         v->add_space_prefix = 0;
     } else {
+        /* SentencePiece conventions, as llama.cpp defaults SPM vocabs */
         v->add_bos = 1;
         v->add_space_prefix = 1;
+        v->bos = find_linear(v, "<s>");
+        v->eos = find_linear(v, "</s>");
+    }
+    /* a post-processor that starts every sequence with a special token names BOS */
+    const cJSON *pp = cJSON_GetObjectItemCaseSensitive(root, "post_processor");
+    const char *pptype = jstr(pp, "type");
+    if (pptype && strcmp(pptype, "TemplateProcessing") == 0) {
+        const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pp, "single"), 0);
+        const cJSON *st0 = cJSON_GetObjectItemCaseSensitive(first, "SpecialToken");
+        const char *bos = st0 ? jstr(st0, "id") : NULL;
+        v->add_bos = bos != NULL;
+        if (bos)
+            v->bos = find_linear(v, bos);
     }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(model, "ignore_merges")))
         v->ignore_merges = 1;
     if (unk)
-        v->unk = core_vocab_find(v, unk, strlen(unk));
+        v->unk = find_linear(v, unk);
     if (cfg) {
         const char *bos = token_field(cfg, "bos_token"), *eos = token_field(cfg, "eos_token");
         const char *padt = token_field(cfg, "pad_token");
         if (bos)
-            v->bos = core_vocab_find(v, bos, strlen(bos));
+            v->bos = find_linear(v, bos);
         if (eos)
-            v->eos = core_vocab_find(v, eos, strlen(eos));
+            v->eos = find_linear(v, eos);
         if (padt)
-            v->pad = core_vocab_find(v, padt, strlen(padt));
+            v->pad = find_linear(v, padt);
         const cJSON *ab = cJSON_GetObjectItemCaseSensitive(cfg, "add_bos_token");
         if (cJSON_IsBool(ab))
             v->add_bos = cJSON_IsTrue(ab);

@@ -11,7 +11,7 @@
 
 /* A toy SPM vocab with ChatML control tokens; ids: 0 unk, 1 <s>, 2 </s>, 3..258
  * bytes, 259.. pieces, then <|im_start|>, <|im_end|>. */
-static struct core_vocab *toy(void)
+static struct core_vocab *toy_extra(const char *const *extra, size_t n_extra)
 {
     struct core_vocab *v = core_vocab_new(CORE_VOCAB_SPM);
     core_vocab_add(v, "<unk>", 5, 0, CORE_TOKEN_UNKNOWN);
@@ -28,6 +28,8 @@ static struct core_vocab *toy(void)
         core_vocab_add(v, pieces[i], strlen(pieces[i]), -(float)i, CORE_TOKEN_NORMAL);
     core_vocab_add(v, "<|im_start|>", 12, 0, CORE_TOKEN_CONTROL);
     core_vocab_add(v, "<|im_end|>", 10, 0, CORE_TOKEN_CONTROL);
+    for (size_t i = 0; i < n_extra; i++)
+        core_vocab_add(v, extra[i], strlen(extra[i]), 0, CORE_TOKEN_CONTROL);
     v->bos = 1;
     v->eos = 2;
     v->unk = 0;
@@ -37,6 +39,11 @@ static struct core_vocab *toy(void)
     if (rc)
         test__fail(__FILE__, __LINE__, "finish: %s", bz_err_msg(&err, rc));
     return v;
+}
+
+static struct core_vocab *toy(void)
+{
+    return toy_extra(NULL, 0);
 }
 
 static struct core_chat_msg msg(int role, const char *s)
@@ -287,6 +294,40 @@ TEST(template_phi3_vocab_detected)
     ASSERT_EQ_INT(count_id(&o.ids, core_vocab_find(v, "<|user|>", 8)), 1);
     ASSERT_EQ_INT(count_id(&o.ids, core_vocab_find(v, "<|end|>", 7)), 2);
     ASSERT_EQ_INT(o.ids.p[0], v->bos);
+    core_template_out_cleanup(&o);
+    core_vocab_free(v);
+}
+
+TEST(template_llama3_headers)
+{
+    static const char *const l3[] = {"<|begin_of_text|>", "<|start_header_id|>",
+                                     "<|end_header_id|>", "<|eot_id|>"};
+    struct core_vocab *v = toy_extra(l3, 4);
+    struct core_chat_msg m[] = {msg(CORE_ROLE_USER, "hi"), msg(CORE_ROLE_ASSISTANT, "ab")};
+    struct core_template_out o;
+    core_template_out_init(&o);
+    struct bz_err err = {0};
+    ASSERT_OK(core_template_render(v, CORE_TEMPLATE_LLAMA3, m, 2, 0, &o, &err), &err);
+    ASSERT_EQ_STR(o.text.p, "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi"
+                            "<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\nab"
+                            "<|eot_id|>");
+    struct core_ids whole;
+    core_ids_init(&whole);
+    ASSERT_OK(core_tokenizer_encode(v, o.text.p, o.text.len, CORE_TOK_SPECIAL, &whole, &err),
+              &err);
+    ASSERT_EQ_INT(whole.n, o.ids.n);
+    ASSERT(memcmp(whole.p, o.ids.p, whole.n * sizeof(int32_t)) == 0);
+    int eot = core_vocab_find(v, "<|eot_id|>", 10);
+    ASSERT_EQ_INT(o.ids.p[o.ids.n - 1], eot);
+    ASSERT_EQ_INT(o.mask[o.ids.n - 1], 1);
+    ASSERT_EQ_INT(o.ids.p[0], core_vocab_find(v, "<|begin_of_text|>", 17));
+    ASSERT_EQ_INT(o.mask[0], 0);
+    /* "ab" and <|eot_id|> */
+    int masked = 0;
+    for (size_t i = 0; i < o.ids.n; i++)
+        masked += o.mask[i];
+    ASSERT_EQ_INT(masked, 3);
+    core_ids_cleanup(&whole);
     core_template_out_cleanup(&o);
     core_vocab_free(v);
 }

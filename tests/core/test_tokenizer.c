@@ -281,3 +281,218 @@ TEST(tokenizer_vectors_gpt_2) { check_vocab_vectors("gpt-2"); }
 TEST(tokenizer_vectors_falcon) { check_vocab_vectors("falcon"); }
 TEST(tokenizer_vectors_starcoder) { check_vocab_vectors("starcoder"); }
 TEST(tokenizer_vectors_deepseek_coder) { check_vocab_vectors("deepseek-coder"); }
+
+/* ---------------------------------------------------------------- round trips */
+
+/* Random text from ASCII words, Japanese, emoji, accents, whitespace runs, and (when
+ * invalid) stray bytes; deterministic. */
+static size_t random_text(uint64_t *s, char *out, size_t cap, int invalid)
+{
+    static const char *const parts[] = {
+        "the ", "Hello", " world", "  ", "\n", "\t", "日本語", "の", "テキスト", "。", "🙂",
+        "👨\u200d👩\u200d👧", "é", "Führer", "½", "123", "4567", "'s", "!!", " ", "한국어",
+        "Привет", "ស្លាប", "\r\n", "```", "東京"};
+    size_t n = 0;
+    int k = 1 + (int)(*s % 40);
+    for (int i = 0; i < k; i++) {
+        *s = *s * 6364136223846793005ULL + 1442695040888963407ULL;
+        uint64_t r = *s >> 33;
+        if (invalid && r % 7 == 0) {
+            if (n + 1 < cap)
+                out[n++] = (char)(0x80 + (r >> 8) % 128);
+            continue;
+        }
+        const char *p = parts[r % BZ_ARRAY_SIZE(parts)];
+        size_t l = strlen(p);
+        if (n + l >= cap)
+            break;
+        memcpy(out + n, p, l);
+        n += l;
+    }
+    out[n] = 0;
+    return n;
+}
+
+static void round_trips(struct core_vocab *v, int invalid)
+{
+    uint64_t seed = 42;
+    char text[2048];
+    for (int iter = 0; iter < 300; iter++) {
+        size_t n = random_text(&seed, text, sizeof(text), invalid);
+        struct core_ids ids;
+        core_ids_init(&ids);
+        struct bz_err err = {0};
+        ASSERT_OK(core_tokenizer_encode(v, text, n, CORE_TOK_ADD_BOS, &ids, &err), &err);
+        struct bz_buf out;
+        bz_buf_init(&out);
+        ASSERT_OK(core_tokenizer_decode(v, ids.p, ids.n, CORE_DETOK_STRIP_PREFIX, &out, &err),
+                  &err);
+        if (out.len != n || memcmp(out.p ? out.p : "", text, n) != 0)
+            test__fail(__FILE__, __LINE__, "round trip of %zu bytes \"%.60s\" gave %zu bytes",
+                       n, text, out.len);
+        if (!invalid) {
+            /* streaming gives the same text, never half a character per step */
+            struct core_tokenizer_stream st;
+            core_tokenizer_stream_init(&st, v, CORE_DETOK_STRIP_PREFIX);
+            struct bz_buf sb;
+            bz_buf_init(&sb);
+            for (size_t i = 0; i < ids.n; i++) {
+                size_t before = sb.len;
+                ASSERT_OK(core_tokenizer_stream_push(&st, ids.p[i], &sb, &err), &err);
+                ASSERT_EQ_INT(bz_utf8_check(sb.p + before, sb.len - before), sb.len - before);
+            }
+            core_tokenizer_stream_flush(&st, &sb);
+            ASSERT_EQ_INT(sb.len, n);
+            ASSERT(memcmp(sb.p ? sb.p : "", text, n) == 0);
+            bz_buf_cleanup(&sb);
+        }
+        bz_buf_cleanup(&out);
+        core_ids_cleanup(&ids);
+    }
+}
+
+static void round_trip_vocab(const char *rel)
+{
+    const char *path = test_data(rel);
+    struct core_vocab *v;
+    struct bz_err err = {0};
+    ASSERT_OK(core_vocab_open(&v, path, &err), &err);
+    round_trips(v, 0);
+    round_trips(v, 1);
+    core_vocab_free(v);
+}
+
+TEST(tokenizer_round_trip_toy_spm)
+{
+    struct core_vocab *v = spm_toy();
+    round_trips(v, 0);
+    round_trips(v, 1);
+    core_vocab_free(v);
+}
+TEST(tokenizer_round_trip_llama_spm) { round_trip_vocab("vocab/ggml-vocab-llama-spm.gguf"); }
+TEST(tokenizer_round_trip_gpt_2) { round_trip_vocab("vocab/ggml-vocab-gpt-2.gguf"); }
+TEST(tokenizer_round_trip_stories) { round_trip_vocab("models/stories260K.gguf"); }
+
+/* ---------------------------------------------------------------- Hugging Face */
+
+/* Write the gpt-2 GGUF vocab as a tokenizer.json (vocab, merges, ByteLevel) and check
+ * that it loads to a tokenizer that passes the same vectors. */
+TEST(tokenizer_hf_json_gpt_2_vectors)
+{
+    const char *path = test_data("vocab/ggml-vocab-gpt-2.gguf");
+    char gpath[1024];
+    snprintf(gpath, sizeof(gpath), "%s", path);
+    struct core_gguf *g;
+    struct bz_err err = {0};
+    ASSERT_OK(core_gguf_open(&g, gpath, &err), &err);
+    const struct core_gguf_str *toks, *merges;
+    uint64_t nt, nm;
+    ASSERT_OK(core_gguf_get_arr_str(g, "tokenizer.ggml.tokens", &toks, &nt, &err), &err);
+    ASSERT_OK(core_gguf_get_arr_str(g, "tokenizer.ggml.merges", &merges, &nm, &err), &err);
+    struct bz_buf j;
+    bz_buf_init(&j);
+    bz_buf_puts(&j, "{\"added_tokens\":[{\"id\":50256,\"content\":\"<|endoftext|>\",\"special\":true}],"
+                    "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
+                    "\"use_regex\":true},\"model\":{\"type\":\"BPE\",\"vocab\":{");
+    for (uint64_t i = 0; i < nt; i++) {
+        if (i == 50256)
+            continue;
+        if (i)
+            bz_buf_putc(&j, ',');
+        bz_buf_json_str(&j, toks[i].p, toks[i].n);
+        bz_buf_printf(&j, ":%llu", (unsigned long long)i);
+    }
+    bz_buf_puts(&j, "},\"merges\":[");
+    for (uint64_t i = 0; i < nm; i++) {
+        if (i)
+            bz_buf_putc(&j, ',');
+        bz_buf_json_str(&j, merges[i].p, merges[i].n);
+    }
+    bz_buf_puts(&j, "]}}");
+    core_gguf_close(g);
+    test_write("tokenizer.json", j.p, j.len);
+    const char *cfg = "{\"bos_token\":\"<|endoftext|>\",\"eos_token\":{\"content\":"
+                      "\"<|endoftext|>\"},\"chat_template\":\"{{ '<|im_start|>' }}\"}";
+    test_write("tokenizer_config.json", cfg, strlen(cfg));
+    bz_buf_cleanup(&j);
+    struct core_vocab *v;
+    ASSERT_OK(core_vocab_open(&v, test_tmpdir(), &err), &err);
+    ASSERT_EQ_INT(v->kind, CORE_VOCAB_BPE);
+    ASSERT_EQ_STR(v->pre, "gpt-2");
+    ASSERT_EQ_INT(v->eos, 50256);
+    ASSERT_EQ_INT(core_template_pick(v, NULL, &err), CORE_TEMPLATE_CHATML);
+    char inp[1024], outp[1024];
+    snprintf(inp, sizeof(inp), "%s.inp", gpath);
+    snprintf(outp, sizeof(outp), "%s.out", gpath);
+    int total = 0;
+    int pass = run_vectors(v, inp, outp, 0, &total);
+    core_vocab_free(v);
+    ASSERT_EQ_INT(pass, total);
+}
+
+TEST(tokenizer_hf_json_spm_style)
+{
+    /* SentencePiece-style BPE: U+2581 pieces, merges give the scores, byte fallback */
+    const char *json =
+        "{\"added_tokens\":[{\"id\":0,\"content\":\"<unk>\",\"special\":true},"
+        "{\"id\":1,\"content\":\"<s>\",\"special\":true},"
+        "{\"id\":2,\"content\":\"</s>\",\"special\":true}],"
+        "\"normalizer\":{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"Prepend\","
+        "\"prepend\":\"\xe2\x96\x81\"},{\"type\":\"Replace\",\"pattern\":{\"String\":\" \"},"
+        "\"content\":\"\xe2\x96\x81\"}]},\"pre_tokenizer\":null,"
+        "\"model\":{\"type\":\"BPE\",\"unk_token\":\"<unk>\",\"byte_fallback\":true,"
+        "\"vocab\":{\"<unk>\":0,\"<s>\":1,\"</s>\":2,\"<0x0A>\":3,\"<0xC3>\":4,\"<0xA9>\":5,"
+        "\"\xe2\x96\x81\":6,\"a\":7,\"b\":8,\"ab\":9,\"\xe2\x96\x81" "ab\":10},"
+        "\"merges\":[[\"a\",\"b\"],\"\xe2\x96\x81 ab\"]}}";
+    test_write("tokenizer.json", json, strlen(json));
+    struct core_vocab *v;
+    struct bz_err err = {0};
+    ASSERT_OK(core_vocab_open(&v, test_tmp("tokenizer.json"), &err), &err);
+    ASSERT_EQ_INT(v->kind, CORE_VOCAB_SPM);
+    ASSERT_EQ_INT(v->tokens[3].type, CORE_TOKEN_BYTE);
+    ASSERT_EQ_INT(v->tokens[1].type, CORE_TOKEN_CONTROL);
+    ASSERT_EQ_INT(v->unk, 0);
+    expect_ids(v, "ab ab\n\xc3\xa9", CORE_TOK_ADD_BOS, "1 10 10 3 4 5");
+    core_vocab_free(v);
+}
+
+TEST(tokenizer_hf_unknown_pre_refused)
+{
+    const char *json = "{\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":"
+                       "\"Split\",\"pattern\":{\"Regex\":\"\\\\w+\"}},{\"type\":\"ByteLevel\","
+                       "\"use_regex\":false}]},\"model\":{\"type\":\"BPE\",\"vocab\":{\"a\":0},"
+                       "\"merges\":[]}}";
+    test_write("tokenizer.json", json, strlen(json));
+    struct core_vocab *v;
+    struct bz_err err = {0};
+    ASSERT_EQ_INT(core_vocab_open(&v, test_tmp("tokenizer.json"), &err), BZ_EUNSUPPORTED);
+    ASSERT(strstr(err.msg, "pre-tokenizer not recognised") != NULL);
+}
+
+TEST(tokenizer_special_parsing_real_vocab)
+{
+    const char *path = test_data("vocab/ggml-vocab-llama-spm.gguf");
+    struct core_vocab *v;
+    struct bz_err err = {0};
+    ASSERT_OK(core_vocab_open(&v, path, &err), &err);
+    /* "<s>" is text unless asked: then BOS, and the space prefix follows it */
+    expect_ids(v, "<s>Hi", CORE_TOK_SPECIAL, "1 6324");
+    struct core_ids ids;
+    core_ids_init(&ids);
+    ASSERT_OK(core_tokenizer_encode(v, "<s>Hi", 5, 0, &ids, &err), &err);
+    ASSERT(ids.n > 2);
+    for (size_t i = 0; i < ids.n; i++)
+        ASSERT(ids.p[i] != 1);
+    core_ids_cleanup(&ids);
+    core_vocab_free(v);
+}
+
+TEST(tokenizer_bad_llama2c_file_refused)
+{
+    const unsigned char bad[] = {7, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0, 0, 'a'};
+    const char *p = test_write("tok.bin", bad, sizeof(bad));
+    struct core_vocab *v;
+    struct bz_err err = {0};
+    ASSERT_EQ_INT(core_vocab_from_llama2c(&v, p, &err), BZ_ECORRUPT);
+    ASSERT(strstr(err.msg, "out of range") != NULL);
+}
