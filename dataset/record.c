@@ -604,7 +604,8 @@ static int parse_root(const char *json, size_t len, const char *file, size_t lin
         while (v < json + len && (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n'))
             v++;
         /* cJSON stops near, not at, a cut: a value that never closes is truncated */
-        if (off >= len || ((*v == '{' || *v == '[' || *v == '"') && !ds__scan_value(v, json + len)))
+        if (off >= len || v == json + len ||
+            ((*v == '{' || *v == '[' || *v == '"') && !ds__scan_value(v, json + len)))
             return place_err(err, BZ_EPARSE, file, line, col, json, len,
                              "truncated JSON (ends inside a value)");
         return place_err(err, BZ_EPARSE, file, line, col, json, off, "invalid JSON near '%c'",
