@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "core/ops.h"
+#include "core/quant.h"
 #include "tests/test.h"
 
 static uint64_t rng_state = 0x1234567u;
@@ -417,3 +418,35 @@ TEST(ops_pool_matches_serial)
     }
     core_pool_free(pool);
 }
+
+/* A frozen Q8_0 / F16 weight through core_ops_linear_*: the tiles (more rows than
+ * one tile, and a partial last tile) give exactly the matmul of the dequantized
+ * weight, forward and input gradient. */
+static void quant_linear_check(int type)
+{
+    int N = 5, C = 64, OC = CORE_OPS_TILE + 9;
+    float *w = rnd((size_t)OC * C, 1), *deq = zeros((size_t)OC * C), *inp = rnd((size_t)N * C, 1);
+    size_t rb = core_quant_row_bytes(type, C);
+    char *q = malloc(rb * OC);
+    for (int o = 0; o < OC; o++) {
+        ASSERT_EQ_INT(core_quant_row(type, w + (size_t)o * C, q + rb * o, C), 0);
+        ASSERT_EQ_INT(core_dequant_row(type, q + rb * o, deq + (size_t)o * C, C), 0);
+    }
+    struct core_tensor t = {.type = type, .n_dims = 2, .ne = {C, OC}, .data = q,
+                            .nbytes = rb * OC};
+    float *scr = zeros(core_ops_linear_scratch(&t));
+    float *a = zeros((size_t)N * OC), *b = zeros((size_t)N * OC), *G = rnd((size_t)N * OC, 1);
+    float *d1 = zeros((size_t)N * C), *d2 = zeros((size_t)N * C);
+    core_ops_matmul_forward(a, inp, deq, NULL, N, C, OC);
+    ASSERT_EQ_INT(core_ops_linear_forward(b, inp, &t, N, C, OC, 0, scr), 0);
+    core_ops_matmul_backward(d1, NULL, NULL, G, inp, deq, N, C, OC);
+    ASSERT_EQ_INT(core_ops_linear_backward(d2, G, &t, N, C, OC, scr), 0);
+    for (int i = 0; i < N * OC; i++)
+        ASSERT_NEAR(a[i], b[i], 1e-4);
+    for (int i = 0; i < N * C; i++)
+        ASSERT_NEAR(d1[i], d2[i], 1e-4);
+    free(q);
+}
+
+TEST(ops_linear_q8_0_tiles) { quant_linear_check(CORE_TYPE_Q8_0); }
+TEST(ops_linear_f16_tiles) { quant_linear_check(CORE_TYPE_F16); }
