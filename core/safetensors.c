@@ -223,9 +223,9 @@ static int parse(struct core_safetensors *st, struct bz_err *err)
                 break;
             }
             if (strcmp(e->string, "__metadata__") == 0) {
-                if (!cJSON_IsObject(e)) {
-                    rc = bz_errf(err, BZ_EFORMAT, "%s: __metadata__ is not an object",
-                                 st->path);
+                if (!cJSON_IsObject(e) || st->meta_keys) {
+                    rc = bz_errf(err, BZ_EFORMAT, "%s: __metadata__ is not an object or "
+                                 "appears twice", st->path);
                     break;
                 }
                 int nm = cJSON_GetArraySize(e);
