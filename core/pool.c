@@ -1,8 +1,16 @@
 /*
- * pool.c: a small pthread pool with one job slot: a generation counter wakes the
- * workers, chunks come from an atomic counter, the last finisher signals the
- * caller. Workers spin a short while before sleeping, because decode runs many tiny
- * jobs back to back. Left out: priorities, several concurrent jobs.
+ * pool.c: a small pthread pool with one job at a time. A job is a number of chunks;
+ * one 64-bit atomic holds (job generation << 32 | next chunk), and every thread, the
+ * caller included, claims chunks from it by compare-and-swap, so a worker that wakes
+ * late (the machine is busy) finds the job done and claims nothing: the caller never
+ * waits for a thread that is not running, only for chunks being run. Workers spin a
+ * short while after a job, because decode runs many tiny jobs back to back, then sleep.
+ *
+ * The job's parameters are relaxed atomics written between "close" (the chunk index
+ * set to CLOSED) and the next "publish": a thread that read them and then claims a
+ * chunk by CAS on the same (generation, index) knows they were that job's.
+ *
+ * Left out: priorities, several concurrent jobs.
  */
 #include "core/pool.h"
 
@@ -13,6 +21,7 @@
 #include <unistd.h>
 
 #define POOL_SPIN 20000
+#define POOL_CLOSED 0xffffffffu
 
 struct core_pool {
     int n_threads;
@@ -20,16 +29,14 @@ struct core_pool {
     pthread_mutex_t job_lock;   /* one job at a time from outside */
     pthread_mutex_t mu;
     pthread_cond_t wake, done_cv;
-    atomic_uint gen;            /* bumped per job */
+    _Atomic uint64_t state;     /* gen << 32 | next chunk (POOL_CLOSED: no chunk to take) */
     atomic_int stop;
+    atomic_int caller_waits;    /* the caller sleeps on done_cv */
     /* the current job */
-    core_pool_fn fn;
-    void *ctx;
-    int64_t n, grain;
-    int split;                  /* 1: one contiguous range per thread */
-    int64_t align;
-    atomic_llong next;
-    atomic_int pending;         /* workers that have not finished the job yet */
+    _Atomic(core_pool_fn) fn;
+    _Atomic(void *) ctx;
+    atomic_llong n, grain, nchunks;
+    atomic_llong done;          /* chunks finished */
 };
 
 static _Thread_local int pool_in_job;
@@ -41,21 +48,32 @@ static inline void pool_relax(void)
 #endif
 }
 
-static void pool_run_chunks(struct core_pool *p, int tid)
+#define RLX memory_order_relaxed
+
+/* Claim and run chunks of job generation g until none is left; returns when the job
+ * is closed, finished or replaced. */
+static void pool_run_chunks(struct core_pool *p, uint32_t g, int tid)
 {
     pool_in_job = 1;
-    if (p->split) {
-        int64_t per = (p->n + p->n_threads - 1) / p->n_threads;
-        per = (per + p->align - 1) / p->align * p->align;
-        int64_t b = per * tid, e = BZ_MIN(p->n, b + per);
-        if (b < e)
-            p->fn(p->ctx, b, e, tid);
-    } else {
-        for (;;) {
-            int64_t b = atomic_fetch_add(&p->next, p->grain);
-            if (b >= p->n)
-                break;
-            p->fn(p->ctx, b, BZ_MIN(p->n, b + p->grain), tid);
+    for (;;) {
+        uint64_t s = atomic_load(&p->state);
+        uint32_t idx = (uint32_t)s;
+        if ((uint32_t)(s >> 32) != g || idx == POOL_CLOSED)
+            break;
+        core_pool_fn fn = atomic_load_explicit(&p->fn, RLX);
+        void *ctx = atomic_load_explicit(&p->ctx, RLX);
+        int64_t n = atomic_load_explicit(&p->n, RLX), grain = atomic_load_explicit(&p->grain, RLX);
+        int64_t nchunks = atomic_load_explicit(&p->nchunks, RLX);
+        if (idx >= nchunks)
+            break;
+        if (!atomic_compare_exchange_weak(&p->state, &s, s + 1))
+            continue;
+        int64_t b = (int64_t)idx * grain;
+        fn(ctx, b, BZ_MIN(n, b + grain), tid);
+        if (atomic_fetch_add(&p->done, 1) + 1 == nchunks && atomic_load(&p->caller_waits)) {
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->done_cv);
+            pthread_mutex_unlock(&p->mu);
         }
     }
     pool_in_job = 0;
@@ -71,29 +89,25 @@ static void *pool_worker(void *arg)
     struct pool_arg a = *(struct pool_arg *)arg;
     free(arg);
     struct core_pool *p = a.p;
-    unsigned seen = 0;
+    uint32_t seen = 0;
     for (;;) {
-        unsigned g;
         int spins = 0;
-        while ((g = atomic_load(&p->gen)) == seen && !atomic_load(&p->stop)) {
+        uint32_t g;
+        while ((g = (uint32_t)(atomic_load(&p->state) >> 32)) == seen &&
+               !atomic_load(&p->stop)) {
             if (++spins < POOL_SPIN) {
                 pool_relax();
                 continue;
             }
             pthread_mutex_lock(&p->mu);
-            while (atomic_load(&p->gen) == seen && !atomic_load(&p->stop))
+            while ((uint32_t)(atomic_load(&p->state) >> 32) == seen && !atomic_load(&p->stop))
                 pthread_cond_wait(&p->wake, &p->mu);
             pthread_mutex_unlock(&p->mu);
         }
         if (atomic_load(&p->stop))
             return NULL;
         seen = g;
-        pool_run_chunks(p, a.tid);
-        if (atomic_fetch_sub(&p->pending, 1) == 1) {
-            pthread_mutex_lock(&p->mu);
-            pthread_cond_signal(&p->done_cv);
-            pthread_mutex_unlock(&p->mu);
-        }
+        pool_run_chunks(p, g, a.tid);
     }
 }
 
@@ -109,6 +123,7 @@ int core_pool_new(struct core_pool **out, int n_threads, struct bz_err *err)
     openblas_set_num_threads(1);
     struct core_pool *p = bz_calloc(1, sizeof *p);
     p->n_threads = n_threads;
+    atomic_store(&p->state, POOL_CLOSED);
     pthread_mutex_init(&p->job_lock, NULL);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->wake, NULL);
@@ -153,58 +168,61 @@ int core_pool_threads(const struct core_pool *p)
     return p ? p->n_threads : 1;
 }
 
-static void pool_job(struct core_pool *p, int64_t n, int64_t grain, int split, int64_t align,
-                     core_pool_fn fn, void *ctx)
+static void pool_job(struct core_pool *p, int64_t n, int64_t grain, core_pool_fn fn, void *ctx)
 {
     if (n <= 0)
         return;
     if (grain < 1)
         grain = 1;
-    if (align < 1)
-        align = 1;
-    if (!p || p->n_threads == 1 || pool_in_job || (!split && n <= grain)) {
-        if (split) {
-            fn(ctx, 0, n, 0);
-        } else {
-            for (int64_t b = 0; b < n; b += grain)
-                fn(ctx, b, BZ_MIN(n, b + grain), 0);
-        }
+    int64_t nchunks = (n + grain - 1) / grain;
+    if (!p || p->n_threads == 1 || pool_in_job || nchunks == 1 || nchunks >= POOL_CLOSED) {
+        for (int64_t b = 0; b < n; b += grain)
+            fn(ctx, b, BZ_MIN(n, b + grain), 0);
         return;
     }
     pthread_mutex_lock(&p->job_lock);
-    p->fn = fn;
-    p->ctx = ctx;
-    p->n = n;
-    p->grain = grain;
-    p->split = split;
-    p->align = align;
-    atomic_store(&p->next, 0);
-    atomic_store(&p->pending, p->n_threads - 1);
+    uint32_t g = (uint32_t)(atomic_load(&p->state) >> 32) + 1;
+    if (g == 0)
+        g = 1; /* workers start having seen generation 0 */
+    atomic_store_explicit(&p->fn, fn, RLX);
+    atomic_store_explicit(&p->ctx, ctx, RLX);
+    atomic_store_explicit(&p->n, n, RLX);
+    atomic_store_explicit(&p->grain, grain, RLX);
+    atomic_store_explicit(&p->nchunks, nchunks, RLX);
+    atomic_store(&p->done, 0);
     pthread_mutex_lock(&p->mu);
-    atomic_fetch_add(&p->gen, 1);
+    atomic_store(&p->state, (uint64_t)g << 32); /* publish */
     pthread_cond_broadcast(&p->wake);
     pthread_mutex_unlock(&p->mu);
-    pool_run_chunks(p, 0);
+    pool_run_chunks(p, g, 0);
     int spins = 0;
-    while (atomic_load(&p->pending) > 0) {
+    while (atomic_load(&p->done) < nchunks) {
         if (++spins < POOL_SPIN) {
             pool_relax();
             continue;
         }
         pthread_mutex_lock(&p->mu);
-        while (atomic_load(&p->pending) > 0)
+        atomic_store(&p->caller_waits, 1);
+        while (atomic_load(&p->done) < nchunks)
             pthread_cond_wait(&p->done_cv, &p->mu);
+        atomic_store(&p->caller_waits, 0);
         pthread_mutex_unlock(&p->mu);
     }
+    atomic_store(&p->state, ((uint64_t)g << 32) | POOL_CLOSED); /* close */
     pthread_mutex_unlock(&p->job_lock);
 }
 
 void core_pool_for(struct core_pool *p, int64_t n, int64_t grain, core_pool_fn fn, void *ctx)
 {
-    pool_job(p, n, grain, 0, 1, fn, ctx);
+    pool_job(p, n, grain, fn, ctx);
 }
 
 void core_pool_split(struct core_pool *p, int64_t n, int64_t align, core_pool_fn fn, void *ctx)
 {
-    pool_job(p, n, 1, 1, align, fn, ctx);
+    if (align < 1)
+        align = 1;
+    int nt = core_pool_threads(p);
+    int64_t per = (n + nt - 1) / nt;
+    per = (per + align - 1) / align * align;
+    pool_job(p, n, per, fn, ctx);
 }

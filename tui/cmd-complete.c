@@ -6,8 +6,10 @@
  * Key idea: the whole run is core_generate_run on a session (model, vocab, pool,
  * evaluator); this file only parses flags and prints.
  *
- * Left out: --lora (adapter loading belongs to the training part and is not there
- * yet); batch prompts (run the verb per prompt).
+ * --lora loads a PEFT directory or an adapter GGUF (core_lora_load) and applies it
+ * beside the frozen weights.
+ *
+ * Left out: batch prompts (run the verb per prompt).
  */
 #include "tui/tui.h"
 
@@ -19,9 +21,10 @@
 BZ_CMD("complete", tui_cmd_complete, "continue a prompt with a local model (streamed)");
 
 static const char usage[] =
-    "usage: bezoar complete -m MODEL -p PROMPT [options]\n"
+    "usage: bezoar complete -m MODEL [--lora ADAPTER] -p PROMPT [options]\n"
     "Continue PROMPT with MODEL (.gguf, llama2.c .bin, Hugging Face directory); the text\n"
     "streams to stdout, prompt and generation speed go to stderr.\n"
+    "  --lora ADAPTER       a LoRA adapter (PEFT directory or adapter .gguf), applied unmerged\n"
     "  -n N                 tokens to generate (default 256; 0: until EOS or the context is full)\n"
     "  --temp T             temperature (default 0: greedy)\n"
     "  --top-k K            keep the K most likely tokens (default 0: off)\n"
@@ -73,7 +76,7 @@ static int num_arg(const char *s, double lo, double hi, double *out)
 
 int tui_cmd_complete(int argc, char **argv)
 {
-    const char *model = NULL, *prompt = NULL;
+    const char *model = NULL, *prompt = NULL, *lora_path = NULL;
     int threads = 0, n_ctx = 0, json = 0, no_bos = 0, special = 0;
     const char **stops = calloc((size_t)argc, sizeof *stops);
     struct core_generate_opts o;
@@ -113,6 +116,8 @@ int tui_cmd_complete(int argc, char **argv)
             model = val;
         else if (!strcmp(a, "-p") || !strcmp(a, "--prompt"))
             prompt = val;
+        else if (!strcmp(a, "--lora"))
+            lora_path = val;
         else if (!strcmp(a, "-n"))
             bad = num_arg(val, 0, 1e9, &v), o.max_tokens = (int)v;
         else if (!strcmp(a, "--temp"))
@@ -161,6 +166,19 @@ int tui_cmd_complete(int argc, char **argv)
         free(stops);
         return tui_cmd_fail_err(&err, e);
     }
+    struct core_lora lora;
+    memset(&lora, 0, sizeof lora);
+    if (lora_path) {
+        e = core_lora_load(&lora, s.model, lora_path, &err);
+        if (e == 0)
+            e = core_forward_set_lora(s.fwd, &lora, &err);
+        if (e) {
+            core_lora_cleanup(&lora);
+            core_generate_close(&s);
+            free(stops);
+            return tui_cmd_fail_err(&err, e);
+        }
+    }
     struct core_ids ids;
     core_ids_init(&ids);
     int flags = (s.vocab->add_bos && !no_bos ? CORE_TOK_ADD_BOS : 0) |
@@ -175,6 +193,10 @@ int tui_cmd_complete(int argc, char **argv)
         bz_buf_init(&b);
         bz_buf_puts(&b, "{\"event\":\"start\",\"model\":");
         bz_buf_json_str(&b, model, strlen(model));
+        if (lora_path) {
+            bz_buf_puts(&b, ",\"lora\":");
+            bz_buf_json_str(&b, lora_path, strlen(lora_path));
+        }
         bz_buf_printf(&b, ",\"prompt_tokens\":%zu,\"threads\":%d,\"kernels\":\"%s\"}\n", ids.n,
                       core_pool_threads(s.pool), core_kernels_isa_name(core_kernels_isa()));
         fputs(b.p, stdout);
@@ -210,6 +232,7 @@ int tui_cmd_complete(int argc, char **argv)
     core_generate_result_cleanup(&res);
     core_ids_cleanup(&ids);
     core_generate_close(&s);
+    core_lora_cleanup(&lora);
     free(stops);
     return e ? tui_cmd_fail_err(&err, e) : TUI_EXIT_OK;
 }
