@@ -146,8 +146,10 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
         r->ckpts[r->n_ckpts].path = bz_strdup(p ? p : "");
         r->n_ckpts++;
     } else if (strcmp(ev, "done") == 0) {
-        r->state = TUI_RUN_DONE;
-        snprintf(r->phase, sizeof r->phase, "done");
+        /* a worker stopped by SIGTERM checkpoints and ends with "stopped": true */
+        const cJSON *stopped = cJSON_GetObjectItemCaseSensitive(o, "stopped");
+        r->state = cJSON_IsTrue(stopped) ? TUI_RUN_STOPPED : TUI_RUN_DONE;
+        snprintf(r->phase, sizeof r->phase, "%s", r->state == TUI_RUN_DONE ? "done" : "stopped");
         const char *a = str(o, "adapter");
         if (a)
             set_str(&r->adapter, a);

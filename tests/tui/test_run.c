@@ -32,6 +32,8 @@ TEST(run_events_build_state)
     ASSERT_EQ_INT(r.best_eval_step, 2);
     feed(&r, "{\"event\":\"checkpoint\",\"step\":6,\"path\":\"runs/demo/checkpoints/step-6\"}");
     ASSERT_EQ_INT(r.n_ckpts, 1);
+    feed(&r, "{\"event\":\"done\",\"stopped\":true}");
+    ASSERT_EQ_INT(r.state, TUI_RUN_STOPPED);
     feed(&r, "{\"event\":\"done\",\"adapter\":\"runs/demo/adapter\"}");
     ASSERT_EQ_INT(r.state, TUI_RUN_DONE);
     ASSERT_EQ_STR(r.adapter, "runs/demo/adapter");
