@@ -382,11 +382,13 @@ static int parse(struct core_gguf *g, struct bz_err *err)
     size_t left = r.size - r.pos;
     if (n_kv > left / 13)
         return bz_errf(err, BZ_ECORRUPT,
-                       "%s: kv count %llu cannot fit in the %zu bytes after the header", g->path,
+                       "%s: kv count %llu cannot fit in the %zu bytes after the header "
+                       "(truncated or corrupt)", g->path,
                        (unsigned long long)n_kv, left);
     if (n_tensors > left / 32)
         return bz_errf(err, BZ_ECORRUPT,
-                       "%s: tensor count %llu cannot fit in the %zu bytes after the header",
+                       "%s: tensor count %llu cannot fit in the %zu bytes after the header "
+                       "(truncated or corrupt)",
                        g->path, (unsigned long long)n_tensors, left);
     g->kvs = calloc((size_t)(n_kv ? n_kv : 1), sizeof *g->kvs);
     g->tensors = calloc((size_t)(n_tensors ? n_tensors : 1), sizeof *g->tensors);
