@@ -626,3 +626,42 @@ TEST(forward_stories260k_logits16)
     core_forward_free(f);
     core_model_free(m);
 }
+
+/* The adapter applied beside the weights (core/forward.c) equals the same adapter
+ * merged into them by core_lora_merge (core/lora.c, the training side). */
+TEST(forward_lora_equals_core_lora_merge)
+{
+    struct tm *tm = tm_new(cfg_llama(), CORE_TYPE_F32, 12);
+    struct core_lora lora;
+    struct bz_err err = {0};
+    ASSERT_OK(core_lora_init(&lora, &tm->m, (1u << CORE_LORA_NTARGETS) - 1, 4, 8, 0, &err),
+              &err);
+    for (int i = 0; i < tm->m.cfg.n_layers * CORE_LORA_NTARGETS; i++) {
+        struct core_lora_pair *p = &lora.pairs[i];
+        for (int k = 0; k < p->r * p->c_in; k++)
+            p->a[k] = 0.1f * tm_rnd();
+        for (int k = 0; k < p->r * p->c_out; k++)
+            p->b[k] = 0.1f * tm_rnd();
+    }
+    enum { T = 9 };
+    int tok[T];
+    random_tokens(tok, T, 101, 5);
+    float side[T * 101], merged[T * 101], base[T * 101];
+    struct core_forward *f;
+    ASSERT_OK(core_forward_new(&f, &tm->m, NULL, 16, &err), &err);
+    ASSERT_OK(core_forward_eval(f, tok, T, base, 1, &err), &err);
+    core_forward_truncate(f, 0);
+    ASSERT_OK(core_forward_set_lora(f, &lora, &err), &err);
+    ASSERT_OK(core_forward_eval(f, tok, T, side, 1, &err), &err);
+    core_forward_free(f);
+    ASSERT_OK(core_lora_merge(&tm->m, &lora, &err), &err);
+    ASSERT_OK(core_forward_new(&f, &tm->m, NULL, 16, &err), &err);
+    ASSERT_OK(core_forward_eval(f, tok, T, merged, 1, &err), &err);
+    core_forward_free(f);
+    double d = max_abs_diff(side, merged, T * 101), s = max_abs(merged, T * 101);
+    if (d > 1e-5 * (1 + s))
+        test__fail(__FILE__, __LINE__, "beside vs merged: %g (max |logit| %g)", d, s);
+    ASSERT(max_abs_diff(side, base, T * 101) > 1e-2);
+    core_lora_cleanup(&lora);
+    tm_free(tm);
+}

@@ -216,3 +216,24 @@ TEST(kernels_block_layouts_by_hand)
     core_kernels_dequant(CORE_TYPE_Q6_K, k6, y, 256);
     ASSERT_NEAR(y[161], 0.5 * 2 * (7 + 48 - 32), 1e-6);
 }
+
+/* Cross-check with the model loader's reference dequantization (core/quant.c, written
+ * independently from ggml's reference code): same floats for every type. */
+TEST(kernels_dequant_matches_core_dequant_row)
+{
+    for (size_t t = 0; t < BZ_ARRAY_SIZE(all_types); t++) {
+        int type = all_types[t];
+        int64_t n = 1024;
+        uint8_t *w = random_row(type, n);
+        float *a = malloc(sizeof(float) * n), *b = malloc(sizeof(float) * n);
+        ASSERT_EQ_INT(core_kernels_dequant(type, w, a, n), 0);
+        ASSERT_EQ_INT(core_dequant_row(type, w, b, n), 0);
+        ASSERT_EQ_U64(core_kernels_row_bytes(type, n),
+                      (size_t)(n / core_type_block_elems(type)) * core_type_block_bytes(type));
+        for (int64_t i = 0; i < n; i++)
+            if (memcmp(&a[i], &b[i], 4) != 0)
+                test__fail(__FILE__, __LINE__, "%s element %lld: %.9g vs %.9g", tname(type),
+                           (long long)i, a[i], b[i]);
+        free(w), free(a), free(b);
+    }
+}
