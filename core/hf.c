@@ -11,16 +11,24 @@
  * data is not aligned in the file) are copied into owned memory; the rest point
  * into the mapped shards. Qwen2 uses NeoX RoPE, so nothing is permuted.
  * Llama 3.1-style "llama3" RoPE scaling becomes a rope_freqs tensor as in GGUF.
- * Left out: tokenizer.json is not converted to GGUF metadata here (m->gguf stays
- * NULL); unknown tensor names are refused.
+ * tokenizer.json (+ tokenizer_config.json) is loaded by the tokenizer module and
+ * written back as in-memory GGUF metadata (tokenizer.ggml.*: model, pre, tokens,
+ * scores, types, merges, special ids and flags, chat template) in m->gguf, so the
+ * vocabulary reaches every user the same way as from a GGUF file, and `convert`
+ * writes it out. A tokenizer.json the tokenizer cannot load leaves m->gguf without
+ * tokenizer keys (the model still opens; the vocab loader reports why).
+ * Left out: unknown tensor names are refused.
  */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/gguf.h"
 #include "core/model.h"
 #include "core/safetensors.h"
+#include "core/tok-internal.h"
+#include "core/tokenizer.h"
 
 static void defer_st(void *p)
 {
@@ -407,6 +415,115 @@ static int list_shards(const char *dir, char ***out, int *n, struct bz_err *err)
     return rc;
 }
 
+/* ---------------------------------------------------------------- vocabulary */
+
+static void free_img(void *p)
+{
+    bz_buf_cleanup(p);
+    free(p);
+}
+
+static void close_gguf(void *p)
+{
+    core_gguf_close(p);
+}
+
+static void set_id(struct core_gguf_writer *w, const char *key, int id)
+{
+    if (id >= 0)
+        core_gguf_writer_set_u32(w, key, (uint32_t)id);
+}
+
+/* The vocab as GGUF tokenizer metadata, the way llama.cpp's converter writes it. */
+static void vocab_kvs(struct core_gguf_writer *w, const struct core_vocab *v)
+{
+    int n = v->n_tokens;
+    const char **texts = bz_calloc((size_t)BZ_MAX(n, 1), sizeof *texts);
+    size_t *lens = bz_calloc((size_t)BZ_MAX(n, 1), sizeof *lens);
+    float *scores = bz_calloc((size_t)BZ_MAX(n, 1), sizeof *scores);
+    int32_t *types = bz_calloc((size_t)BZ_MAX(n, 1), sizeof *types);
+    for (int i = 0; i < n; i++) {
+        texts[i] = v->tokens[i].text;
+        lens[i] = v->tokens[i].len;
+        scores[i] = v->tokens[i].score;
+        types[i] = v->tokens[i].type;
+    }
+    int spm = v->kind == CORE_VOCAB_SPM;
+    core_gguf_writer_set_str(w, "tokenizer.ggml.model", spm ? "llama" : "gpt2");
+    if (!spm && v->pre[0])
+        core_gguf_writer_set_str(w, "tokenizer.ggml.pre", v->pre);
+    core_gguf_writer_set_arr_str(w, "tokenizer.ggml.tokens", texts, lens, (uint64_t)n);
+    core_gguf_writer_set_arr(w, "tokenizer.ggml.scores", CORE_GGUF_FLOAT32, scores,
+                             (uint64_t)n);
+    core_gguf_writer_set_arr(w, "tokenizer.ggml.token_type", CORE_GGUF_INT32, types,
+                             (uint64_t)n);
+    const struct core_vocab__priv *pv = v->priv;
+    if (!spm && pv && pv->n_merges > 0) {
+        char **mt = bz_calloc((size_t)pv->n_merges, sizeof *mt);
+        size_t *ml = bz_calloc((size_t)pv->n_merges, sizeof *ml);
+        for (int i = 0; i < pv->n_merges; i++) {
+            const struct core__tok_merge *g = &pv->merges[i];
+            mt[i] = bz_malloc(g->len + 2);
+            memcpy(mt[i], g->text, g->left_len);
+            mt[i][g->left_len] = ' ';
+            memcpy(mt[i] + g->left_len + 1, g->text + g->left_len, g->len - g->left_len);
+            ml[i] = g->len + 1;
+        }
+        core_gguf_writer_set_arr_str(w, "tokenizer.ggml.merges", (const char *const *)mt, ml,
+                                     (uint64_t)pv->n_merges);
+        for (int i = 0; i < pv->n_merges; i++)
+            free(mt[i]);
+        free(mt);
+        free(ml);
+    }
+    set_id(w, "tokenizer.ggml.bos_token_id", v->bos);
+    set_id(w, "tokenizer.ggml.eos_token_id", v->eos);
+    set_id(w, "tokenizer.ggml.unknown_token_id", v->unk);
+    set_id(w, "tokenizer.ggml.padding_token_id", v->pad);
+    set_id(w, "tokenizer.ggml.eot_token_id", v->eot);
+    core_gguf_writer_set_bool(w, "tokenizer.ggml.add_bos_token", v->add_bos);
+    core_gguf_writer_set_bool(w, "tokenizer.ggml.add_eos_token", v->add_eos);
+    if (spm)
+        core_gguf_writer_set_bool(w, "tokenizer.ggml.add_space_prefix", v->add_space_prefix);
+    free(texts);
+    free(lens);
+    free(scores);
+    free(types);
+}
+
+/* m->gguf: architecture, chat template and (when tokenizer.json loads) the vocab. */
+static int load_metadata(struct core_model *m, const char *dir, struct bz_err *err)
+{
+    struct core_gguf_writer *w = core_gguf_writer_new();
+    core_gguf_writer_set_str(w, "general.architecture",
+                             m->cfg.arch == CORE_ARCH_QWEN2 ? "qwen2" : "llama");
+    char *tj = bz_path_join(dir, "tokenizer.json");
+    struct core_vocab *v = NULL;
+    if (access(tj, R_OK) == 0 && core_vocab_from_hf(&v, dir, NULL) == 0)
+        vocab_kvs(w, v);
+    free(tj);
+    const char *tmpl = m->chat_template ? m->chat_template : v ? v->chat_template : NULL;
+    if (tmpl) {
+        core_gguf_writer_set_str(w, "tokenizer.chat_template", tmpl);
+        if (!m->chat_template)
+            m->chat_template = bz_strdup(tmpl);
+    }
+    core_vocab_free(v);
+    struct bz_buf *img = bz_calloc(1, sizeof *img);
+    bz_buf_init(img);
+    core_model__defer(m, free_img, img);
+    int rc = core_gguf_writer_to_buf(w, img, err);
+    core_gguf_writer_free(w);
+    struct core_gguf *g = NULL;
+    if (rc == 0)
+        rc = core_gguf_open_mem(&g, img->p, img->len, m->path, err);
+    if (rc == 0) {
+        core_model__defer(m, close_gguf, g);
+        m->gguf = g;
+    }
+    return rc;
+}
+
 int core_hf_load(struct core_model *m, const char *dir, struct bz_err *err)
 {
     m->format = "hf";
@@ -452,6 +569,8 @@ int core_hf_load(struct core_model *m, const char *dir, struct bz_err *err)
     free(files);
     free(sts);
     cJSON_Delete(cfg_root);
+    if (rc == 0)
+        rc = load_metadata(m, dir, err);
     if (rc == 0)
         rc = core_model__bind(m, err);
     return rc;

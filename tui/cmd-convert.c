@@ -8,8 +8,10 @@
  * already as SentencePiece-style metadata), and core_model_save_gguf streams it
  * tensor by tensor through tmp + fsync + rename. 1-D tensors stay F32; a matrix whose
  * rows are not whole blocks of the type is written as F16 and reported.
- * Left out: adapter conversions and merges (see `bezoar train`), tokenizer.json to
- * GGUF metadata (an HF directory converts without a vocabulary, and says so).
+ * An HF directory's tokenizer.json travels as GGUF tokenizer metadata (see hf.c);
+ * when there is none, or it cannot be loaded, the output has no vocabulary and a
+ * note says so.
+ * Left out: adapter conversions and merges (see `bezoar train`).
  */
 #include "tui/tui.h"
 

@@ -7,6 +7,7 @@
 #include "core/model.h"
 #include "core/quant.h"
 #include "core/safetensors.h"
+#include "core/tokenizer.h"
 #include "tests/test.h"
 
 static void same_data(const struct core_tensor *a, const struct core_tensor *b)
@@ -166,17 +167,17 @@ TEST(model_hf_dir_unpermutes_to_gguf_layout)
     core_model_free(g);
 }
 
-TEST(model_qwen2_dir_keeps_order_and_biases)
+/* A tiny random Qwen2 in memory: C 16, 2 layers, 4 heads, 2 kv heads, FF 24, vocab V,
+ * q/k/v biases, tied output. ts needs 26 entries; returns the data slab (free it). */
+static float *tiny_qwen2(struct core_model *m, struct core_tensor *ts, int V)
 {
-    struct bz_err e = {0};
-    /* build a tiny qwen2 in memory: C 16, 2 layers, 4 heads, 2 kv heads, FF 24, V 32 */
-    struct core_model m = {0};
-    m.cfg = (struct core_model_config){.arch = CORE_ARCH_QWEN2, .dim = 16, .n_layers = 2,
-                                       .n_heads = 4, .n_kv_heads = 2, .head_dim = 4,
-                                       .ffn_dim = 24, .vocab_size = 32, .ctx_len = 64};
-    struct core_tensor ts[3 + 2 * 12];
-    float *slab = calloc(100000, sizeof *slab);
-    for (int i = 0; i < 100000; i++)
+    memset(m, 0, sizeof *m);
+    m->cfg = (struct core_model_config){.arch = CORE_ARCH_QWEN2, .dim = 16, .n_layers = 2,
+                                        .n_heads = 4, .n_kv_heads = 2, .head_dim = 4,
+                                        .ffn_dim = 24, .vocab_size = V, .ctx_len = 64};
+    size_t total = (size_t)V * 16 + 100000;
+    float *slab = malloc(total * sizeof *slab);
+    for (size_t i = 0; i < total; i++)
         slab[i] = (float)((i * 7919) % 1000) / 100.0f;
     float *next = slab;
     int n = 0;
@@ -194,7 +195,7 @@ TEST(model_qwen2_dir_keeps_order_and_biases)
         t->nbytes = (size_t)(a) * ((b) ? (b) : 1) * 4;                           \
         next += (a) * ((b) ? (b) : 1);                                           \
     } while (0)
-    T("token_embd.weight", 16, 32);
+    T("token_embd.weight", 16, V);
     T("output_norm.weight", 16, 0);
     for (int l = 0; l < 2; l++) {
         char nm[64];
@@ -212,8 +213,17 @@ TEST(model_qwen2_dir_keeps_order_and_biases)
         }
     }
 #undef T
-    m.tensors = ts;
-    m.n_tensors = n;
+    m->tensors = ts;
+    m->n_tensors = n;
+    return slab;
+}
+
+TEST(model_qwen2_dir_keeps_order_and_biases)
+{
+    struct bz_err e = {0};
+    struct core_model m;
+    struct core_tensor ts[26];
+    float *slab = tiny_qwen2(&m, ts, 32);
     const char *dir = test_tmp("qwen");
     write_hf_dir(&m, dir, "qwen2", 0);
     struct core_model *h;
@@ -223,10 +233,98 @@ TEST(model_qwen2_dir_keeps_order_and_biases)
     ASSERT_EQ_INT(h->cfg.qkv_bias, 1);
     ASSERT_EQ_INT(h->cfg.tied_output, 1); /* no lm_head */
     ASSERT(h->output == h->tok_embd);
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < m.n_tensors; i++)
         same_data(&ts[i], core_model_tensor(h, ts[i].name));
     ASSERT(h->layers[1].bk != NULL && h->layers[1].bk->ne[0] == 8);
     core_model_free(h);
+    free(slab);
+}
+
+/* An HF directory whose tokenizer.json is GPT-2's (rebuilt from the GGUF vocab)
+ * converts to a GGUF that carries the same vocabulary: tokens, merges, pre, and the
+ * same token ids for a text. */
+TEST(model_hf_tokenizer_reaches_gguf)
+{
+    struct bz_err e = {0};
+    struct core_gguf *ref;
+    ASSERT_OK(core_gguf_open(&ref, test_data("vocab/ggml-vocab-gpt-2.gguf"), &e), &e);
+    const struct core_gguf_str *toks, *merges;
+    uint64_t nt, nm;
+    ASSERT_OK(core_gguf_get_arr_str(ref, "tokenizer.ggml.tokens", &toks, &nt, &e), &e);
+    ASSERT_OK(core_gguf_get_arr_str(ref, "tokenizer.ggml.merges", &merges, &nm, &e), &e);
+    struct bz_buf j;
+    bz_buf_init(&j);
+    bz_buf_puts(&j, "{\"added_tokens\":[{\"id\":50256,\"content\":\"<|endoftext|>\","
+                    "\"special\":true}],\"pre_tokenizer\":{\"type\":\"ByteLevel\","
+                    "\"add_prefix_space\":false,\"use_regex\":true},\"model\":{\"type\":"
+                    "\"BPE\",\"vocab\":{");
+    for (uint64_t i = 0; i < nt; i++) {
+        if (i == 50256)
+            continue;
+        if (i)
+            bz_buf_putc(&j, ',');
+        bz_buf_json_str(&j, toks[i].p, toks[i].n);
+        bz_buf_printf(&j, ":%llu", (unsigned long long)i);
+    }
+    bz_buf_puts(&j, "},\"merges\":[");
+    for (uint64_t i = 0; i < nm; i++) {
+        if (i)
+            bz_buf_putc(&j, ',');
+        bz_buf_json_str(&j, merges[i].p, merges[i].n);
+    }
+    bz_buf_puts(&j, "]}}");
+    struct core_model m;
+    struct core_tensor ts[26];
+    float *slab = tiny_qwen2(&m, ts, (int)nt);
+    const char *dir = test_tmp("gpt2dir");
+    write_hf_dir(&m, dir, "qwen2", 0); /* also writes a ChatML tokenizer_config.json */
+    char *p = bz_path_join(dir, "tokenizer.json");
+    ASSERT_OK(bz_write_atomic(p, j.p, j.len, &e), &e);
+    free(p);
+    bz_buf_cleanup(&j);
+    struct core_model *h;
+    ASSERT_OK(core_model_open(&h, dir, &e), &e);
+    ASSERT(h->gguf && core_gguf_find(h->gguf, "tokenizer.ggml.tokens"));
+    const char *out = test_tmp("gpt2.gguf");
+    ASSERT_OK(core_model_save_gguf(h, out, CORE_TYPE_F16, NULL, &e), &e);
+    struct core_gguf *g;
+    ASSERT_OK(core_gguf_open(&g, out, &e), &e);
+    const struct core_gguf_str *t2, *m2;
+    uint64_t nt2, nm2;
+    ASSERT_OK(core_gguf_get_arr_str(g, "tokenizer.ggml.tokens", &t2, &nt2, &e), &e);
+    ASSERT_OK(core_gguf_get_arr_str(g, "tokenizer.ggml.merges", &m2, &nm2, &e), &e);
+    ASSERT_EQ_INT(nt2, nt);
+    ASSERT_EQ_INT(nm2, nm);
+    for (uint64_t i = 0; i < nt; i++)
+        ASSERT(t2[i].n == toks[i].n && memcmp(t2[i].p, toks[i].p, toks[i].n) == 0);
+    for (uint64_t i = 0; i < nm; i++)
+        ASSERT(m2[i].n == merges[i].n && memcmp(m2[i].p, merges[i].p, merges[i].n) == 0);
+    struct core_gguf_str s;
+    ASSERT_OK(core_gguf_get_str(g, "tokenizer.ggml.pre", &s, &e), &e);
+    ASSERT(s.n == 5 && memcmp(s.p, "gpt-2", 5) == 0);
+    ASSERT_OK(core_gguf_get_str(g, "tokenizer.chat_template", &s, &e), &e);
+    ASSERT(s.n > 0 && memmem(s.p, s.n, "<|im_start|>", 12) != NULL);
+    /* same ids from the original vocab and the converted one */
+    struct core_vocab *va, *vb;
+    ASSERT_OK(core_vocab_from_gguf(&va, ref, &e), &e);
+    ASSERT_OK(core_vocab_from_gguf(&vb, g, &e), &e);
+    const char *text = "Hello world! \xe6\x97\xa5\xe6\x9c\xac 123 don't  stop<|endoftext|>";
+    struct core_ids a, b;
+    core_ids_init(&a);
+    core_ids_init(&b);
+    ASSERT_OK(core_tokenizer_encode(va, text, strlen(text), CORE_TOK_SPECIAL, &a, &e), &e);
+    ASSERT_OK(core_tokenizer_encode(vb, text, strlen(text), CORE_TOK_SPECIAL, &b, &e), &e);
+    ASSERT_EQ_INT(a.n, b.n);
+    for (size_t i = 0; i < a.n; i++)
+        ASSERT_EQ_INT(a.p[i], b.p[i]);
+    ASSERT_EQ_INT(a.p[a.n - 1], 50256);
+    core_ids_cleanup(&a);
+    core_ids_cleanup(&b);
+    core_vocab_free(va);
+    core_vocab_free(vb);
+    core_gguf_close(g);
+    core_model_free(h);
+    core_gguf_close(ref);
     free(slab);
 }
 
