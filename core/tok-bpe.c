@@ -229,7 +229,12 @@ int core__tok_bpe_encode(const struct core_vocab *v, const char *text, size_t n,
                 encode_word(v, &st, text + i + spans.p[k].off, spans.p[k].len, out);
             i += ok;
         } else {
-            encode_word(v, &st, text + i, 1, out); /* an invalid byte: a word of its own */
+            /* an invalid byte: a word of its own, its byte's token */
+            int id = v->priv->byte_tok[(unsigned char)text[i]];
+            if (id < 0)
+                id = v->unk;
+            if (id >= 0)
+                core_ids_push(out, id);
             i++;
         }
     }

@@ -15,6 +15,8 @@
  *   llama.cpp), so decode gives the bytes back exactly; without byte tokens, unk.
  * - byte-level BPE: each invalid byte is a pre-token of its own, encoded as that byte
  *   (llama.cpp would turn it into U+FFFD); decode gives the bytes back exactly.
+ * - SPM writes spaces as U+2581, so a U+2581 in the text decodes as a space (as
+ *   SentencePiece does); every other text decodes back exactly.
  * - decode returns raw bytes; the streaming decoder never emits half a character and
  *   replaces bytes that cannot form a valid character by U+FFFD.
  *
@@ -125,6 +127,9 @@ int core_vocab_from_gguf(struct core_vocab **out, const struct core_gguf *g, str
 /* From a llama2.c tokenizer.bin (max_token_length, then score, len, bytes per token
  * until the end of the file); ids 0/1/2 are <unk>/<s>/</s>, <0xXX> are byte tokens. */
 int core_vocab_from_llama2c(struct core_vocab **out, const char *path, struct bz_err *err);
+/* The same from memory (name is used in messages). */
+int core_vocab_from_llama2c_mem(struct core_vocab **out, const void *data, size_t n,
+                                const char *name, struct bz_err *err);
 /* From a Hugging Face tokenizer.json (model BPE with byte_fallback, or byte-level BPE
  * whose pre-tokenizer regex is one we know), plus tokenizer_config.json beside it for
  * the chat template, BOS/EOS and add_bos_token. path is the file or its directory. */

@@ -289,8 +289,17 @@ int core_vocab_finish(struct core_vocab *v, struct bz_err *err)
                 id = core_vocab_find(v, buf, 1);
             }
         } else {
+            /* the normal token of the byte's character, not a user-defined token that
+             * happens to share its text (DeepSeek Coder adds such for unused bytes) */
             int n = core__tok_bpe_byte_char((unsigned)b, buf);
             id = core_vocab_find(v, buf, (size_t)n);
+            if (id >= 0 && v->tokens[id].type != CORE_TOKEN_NORMAL)
+                for (int i = 0; i < v->n_tokens; i++)
+                    if (v->tokens[i].type == CORE_TOKEN_NORMAL && v->tokens[i].len == (size_t)n &&
+                        memcmp(v->tokens[i].text, buf, (size_t)n) == 0) {
+                        id = i;
+                        break;
+                    }
         }
         p->byte_tok[b] = id;
     }
@@ -536,26 +545,20 @@ static int is_byte_piece(const char *s, size_t n)
            isxdigit((unsigned char)s[4]) && s[5] == '>';
 }
 
-/* Load a llama2.c tokenizer.bin; see tokenizer.h. */
-int core_vocab_from_llama2c(struct core_vocab **out, const char *path, struct bz_err *err)
+/* Load a llama2.c tokenizer.bin from memory; see tokenizer.h. */
+int core_vocab_from_llama2c_mem(struct core_vocab **out, const void *mem, size_t size,
+                                const char *path, struct bz_err *err)
 {
     *out = NULL;
-    char *data;
-    size_t size;
-    int rc = bz_read_file(path, &data, &size, err);
-    if (rc)
-        return rc;
+    const char *data = mem;
     const unsigned char *p = (const unsigned char *)data;
-    if (size < 4) {
-        free(data);
+    int rc;
+    if (size < 4)
         return bz_errf(err, BZ_ECORRUPT, "%s: too short for a llama2.c tokenizer (%zu bytes)",
                        path, size);
-    }
     int max_len = rd_le32(p);
-    if (max_len <= 0 || max_len > 1 << 16) {
-        free(data);
+    if (max_len <= 0 || max_len > 1 << 16)
         return bz_errf(err, BZ_EFORMAT, "%s: bad max_token_length (got %d)", path, max_len);
-    }
     struct core_vocab *v = core_vocab_new(CORE_VOCAB_SPM);
     struct bz_buf piece;
     bz_buf_init(&piece);
@@ -601,7 +604,12 @@ int core_vocab_from_llama2c(struct core_vocab **out, const char *path, struct bz
         core_vocab_add(v, piece.p ? piece.p : "", piece.len, score, type);
     }
     bz_buf_cleanup(&piece);
-    free(data);
+    if (v->n_tokens < 3) {
+        rc = bz_errf(err, BZ_EFORMAT, "%s: %d tokens, need <unk>, <s>, </s> at least", path,
+                     v->n_tokens);
+        core_vocab_free(v);
+        return rc;
+    }
     v->bos = 1;
     v->eos = 2;
     v->unk = 0;
@@ -615,8 +623,21 @@ int core_vocab_from_llama2c(struct core_vocab **out, const char *path, struct bz
     return 0;
 fail:
     bz_buf_cleanup(&piece);
-    free(data);
     core_vocab_free(v);
+    return rc;
+}
+
+/* Load a llama2.c tokenizer.bin; see tokenizer.h. */
+int core_vocab_from_llama2c(struct core_vocab **out, const char *path, struct bz_err *err)
+{
+    *out = NULL;
+    char *data;
+    size_t size;
+    int rc = bz_read_file(path, &data, &size, err);
+    if (rc)
+        return rc;
+    rc = core_vocab_from_llama2c_mem(out, data, size, path, err);
+    free(data);
     return rc;
 }
 
