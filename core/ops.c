@@ -13,6 +13,12 @@
  */
 #include "core/ops.h"
 
+/* The elementwise loops (softmax, dropout, SwiGLU, RMSNorm) need the loop vectoriser,
+ * which GCC runs at -O2 only for loops without an epilogue. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("O3")
+#endif
+
 #include <cblas.h>
 #include <stdlib.h>
 #include <math.h>
@@ -71,6 +77,83 @@ static void gemm(int ta, int tb, int M, int N, int K, float alpha, const float *
     j.step = (len + nt - 1) / nt;
     j.step = (j.step + 15) / 16 * 16;
     core_pool_for(ops_pool, (len + j.step - 1) / j.step, 1, gemm_piece, &j);
+}
+
+/* ---------------------------------------------------------------- exp */
+
+/* e^x for x <= 0 (softmax after subtracting the max) and moderate x, branch-free so
+ * loops of it vectorise: x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6 polynomial
+ * (relative error < 2e-7), 2^n through the exponent bits. Below -87 it returns 0. */
+static inline float ops_expf(float x)
+{
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float n = __builtin_floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.0f + r * (1.0f + r * (0.5f + r * (0.166666672f + r * (0.0416666418f +
+                  r * (0.00833345205f + r * 0.00138888415f)))));
+    int32_t e = ((int32_t)n + 127) << 23;
+    float s;
+    memcpy(&s, &e, 4);
+    return x <= -87.0f ? 0.0f : p * s;
+}
+
+/* Sum and max of n floats with eight independent lanes (vectorisable without
+ * reassociation flags; the order is fixed, so results are deterministic). */
+static float sum_f(const float *x, int n)
+{
+    float acc[8] = {0};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] += x[i + k];
+    float s = 0.0f;
+    for (; i < n; i++)
+        s += x[i];
+    for (int k = 0; k < 8; k++)
+        s += acc[k];
+    return s;
+}
+
+static float max_f(const float *x, int n)
+{
+    float acc[8] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY,
+                    -INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++)
+            acc[k] = x[i + k] > acc[k] ? x[i + k] : acc[k];
+    float m = -INFINITY;
+    for (; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    for (int k = 0; k < 8; k++)
+        m = acc[k] > m ? acc[k] : m;
+    return m;
+}
+
+/* Softmax in place over row[0, len) where seg[t2] == seg[t] (seg may be NULL), zero
+ * elsewhere up to T. */
+static void softmax_row(float *row, int len, int T, const int *sg, int t)
+{
+    float mx = -INFINITY;
+    if (sg) {
+        int s0 = sg[t];
+        for (int t2 = 0; t2 < len; t2++)
+            if (sg[t2] == s0 && row[t2] > mx)
+                mx = row[t2];
+        for (int t2 = 0; t2 < len; t2++) {
+            float e = ops_expf(row[t2] - mx);
+            row[t2] = sg[t2] == s0 ? e : 0.0f;
+        }
+    } else {
+        mx = max_f(row, len);
+        for (int t2 = 0; t2 < len; t2++)
+            row[t2] = ops_expf(row[t2] - mx);
+    }
+    float inv = 1.0f / sum_f(row, len);
+    for (int t2 = 0; t2 < len; t2++)
+        row[t2] *= inv;
+    for (int t2 = len; t2 < T; t2++)
+        row[t2] = 0.0f;
 }
 
 /* ---------------------------------------------------------------- embedding */
@@ -292,24 +375,8 @@ static void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid)
         float *P = j->att + ((size_t)b * j->NH + h) * T * T;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, qh, ldq, kh, ldk,
                     0.0f, P, T);
-        for (int t = 0; t < T; t++) {
-            float *row = P + (size_t)t * T;
-            float mx = -INFINITY;
-            for (int t2 = 0; t2 <= t; t2++)
-                if ((!sg || sg[t2] == sg[t]) && row[t2] > mx)
-                    mx = row[t2];
-            float sum = 0.0f;
-            for (int t2 = 0; t2 < T; t2++) {
-                float e = 0.0f;
-                if (t2 <= t && (!sg || sg[t2] == sg[t]))
-                    e = expf(row[t2] - mx);
-                row[t2] = e;
-                sum += e;
-            }
-            float inv = 1.0f / sum;
-            for (int t2 = 0; t2 <= t; t2++)
-                row[t2] *= inv;
-        }
+        for (int t = 0; t < T; t++)
+            softmax_row(P + (size_t)t * T, t + 1, T, sg, t);
         float *oh = j->out + (size_t)b * T * ldq + (size_t)h * HS;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, P, T, vh, ldk,
                     0.0f, oh, ldq);
@@ -434,7 +501,7 @@ void core_ops_crossentropy_forward(float *losses, float *probs, const float *log
             mx = l[i] > mx ? l[i] : mx;
         float sum = 0.0f;
         for (int i = 0; i < V; i++) {
-            p[i] = expf(l[i] - mx);
+            p[i] = ops_expf(l[i] - mx);
             sum += p[i];
         }
         float inv = 1.0f / sum;
@@ -487,15 +554,10 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
         for (int i = 0; i < m; i++) {
             float *l = logits + (size_t)i * V;
             int tgt = targets[rows[i]];
-            float mx = -INFINITY;
+            float mx = max_f(l, V);
             for (int j = 0; j < V; j++)
-                mx = l[j] > mx ? l[j] : mx;
-            float sum = 0.0f;
-            for (int j = 0; j < V; j++) {
-                l[j] = expf(l[j] - mx);
-                sum += l[j];
-            }
-            float inv = 1.0f / sum;
+                l[j] = ops_expf(l[j] - mx);
+            float inv = 1.0f / sum_f(l, V);
             total += -log((double)l[tgt] * inv);
             if (dx) {
                 float s = inv * dscale;
@@ -525,33 +587,36 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
 
 /* ---------------------------------------------------------------- lora */
 
-static inline uint64_t drop_hash(uint64_t seed, uint64_t i)
+/* The uniform of element i of stream seed: murmur3's 32-bit finaliser of (i, key),
+ * which vectorises (four or eight lanes of 32-bit multiplies). */
+static inline uint32_t drop_bits(uint32_t k0, uint32_t k1, uint32_t i)
 {
-    uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
+    uint32_t x = (i ^ k0) * 0x9E3779B1u + k1;
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x;
 }
 
-/* One hash gives the 16-bit uniforms of four consecutive elements. */
 int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p)
 {
-    uint32_t thr = (uint32_t)(p * 65536.0f);
-    return ((drop_hash(seed, i >> 2) >> (16 * (i & 3))) & 0xffff) >= thr;
+    uint32_t thr = (uint32_t)((double)p * 4294967296.0);
+    return drop_bits((uint32_t)seed, (uint32_t)(seed >> 32), (uint32_t)i) >= thr;
 }
 
-/* dst[i] = keep(i) ? src[i] * s : 0 (dst == src allowed; mask_only: dst[i] *= ...). */
+/* dst[i] = keep(i) ? src[i] * s : 0 (dst == src allowed). */
 static void drop_apply(float *dst, const float *src, size_t n, float p, uint64_t seed, float s)
 {
-    uint32_t thr = (uint32_t)(p * 65536.0f);
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        uint64_t z = drop_hash(seed, i >> 2);
-        for (int k = 0; k < 4; k++)
-            dst[i + k] = ((z >> (16 * k)) & 0xffff) >= thr ? src[i + k] * s : 0.0f;
+    uint32_t thr = (uint32_t)((double)p * 4294967296.0);
+    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
+    bz_assert(n <= UINT32_MAX);
+    uint32_t n32 = (uint32_t)n;
+    for (uint32_t i = 0; i < n32; i++) {
+        float m = drop_bits(k0, k1, i) >= thr ? s : 0.0f;
+        dst[i] = src[i] * m;
     }
-    for (; i < n; i++)
-        dst[i] = core_ops_dropout_keep(seed, i, p) ? src[i] * s : 0.0f;
 }
 
 static void lora_drop(float *xd, const float *inp, size_t n, float p, uint64_t seed)

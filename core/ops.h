@@ -117,7 +117,7 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
 size_t core_ops_masked_head_scratch(const struct core_tensor *w, int C, int V, int chunk);
 
 /* Dropout mask bit for element i of stream `seed`: 1 keep, 0 drop (counter-based, so
- * backward regenerates it instead of storing it). p is resolved to 1/65536. */
+ * backward regenerates it instead of storing it). Elements are indexed mod 2^32. */
 int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p);
 
 /* LoRA: out (N,OC) += scale * (drop(inp) . A^T) . B^T with A (R,C), B (OC,R).

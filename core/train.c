@@ -197,7 +197,7 @@ static size_t plan_acts(struct core_train *t, float *base)
     TAKE(p->xd, N * wide);
     TAKE(p->attscr, core_ops_attention_scratch(t->T));
     TAKE(p->lin, (size_t)CORE_OPS_TILE * (size_t)BZ_MAX((size_t)t->V, wide) + 16);
-    int chunk = t->opts.head_chunk > 0 ? t->opts.head_chunk : 128;
+    int chunk = t->opts.head_chunk > 0 ? t->opts.head_chunk : 256;
     TAKE(p->head, (size_t)chunk * ((size_t)2 * t->C + (size_t)t->V) +
                       (size_t)CORE_OPS_TILE * t->C + 16);
     TAKE(p->cos_t, (size_t)t->T * t->HS / 2);
@@ -625,7 +625,7 @@ int core_train_step(struct core_train *t, const struct core_train_batch *b, int 
     }
     TIME(CORE_TRAIN_T_NORM,
          core_ops_rmsnorm_forward(p->xf, p->rstdf, p->x_final, p->out_norm, N, C, eps));
-    int chunk = t->opts.head_chunk > 0 ? t->opts.head_chunk : 128;
+    int chunk = t->opts.head_chunk > 0 ? t->opts.head_chunk : 256;
     memset(p->dxn, 0, sizeof(float) * (size_t)N * C);
     double loss = 0;
     int cnt = 0;

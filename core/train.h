@@ -32,7 +32,7 @@ struct core_train_opts {
     int rslora;
     int full;           /* train every weight instead of adapters */
     int B, T;           /* micro-batch shape the activations are sized for */
-    int head_chunk;     /* rows per output-projection chunk; 0: 128 */
+    int head_chunk;     /* rows per output-projection chunk; 0: 256 */
 };
 
 /* One micro-batch, all arrays (B, T) with T = the batch's own length (<= opts.T; 0
