@@ -11,6 +11,7 @@
 #include "core/quant.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "core/model.h"
@@ -73,6 +74,16 @@ uint16_t core_quant_f32_to_bf16(float f)
     if ((u & 0x7fffffffu) > 0x7f800000u) /* NaN: keep it quiet and NaN */
         return (uint16_t)((u >> 16) | 64);
     return (uint16_t)((u + (0x7fffu + ((u >> 16) & 1))) >> 16);
+}
+
+/* Every half as a float, for row conversion (256 KB, built once, then read-only). */
+static float f16_table[1 << 16];
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void f16_table_init(void)
+{
+    for (uint32_t h = 0; h < (1u << 16); h++)
+        f16_table[h] = core_quant_f16_to_f32((uint16_t)h);
 }
 
 static inline float h2f(const uint8_t *p)
@@ -306,8 +317,12 @@ int core_dequant_row(int type, const void *src, float *dst, int64_t n)
         memcpy(dst, src, (size_t)n * 4);
         break;
     case CORE_TYPE_F16:
-        for (int64_t i = 0; i < n; i++)
-            dst[i] = h2f(b + 2 * i);
+        pthread_once(&f16_once, f16_table_init);
+        for (int64_t i = 0; i < n; i++) {
+            uint16_t h;
+            memcpy(&h, b + 2 * i, 2);
+            dst[i] = f16_table[h];
+        }
         break;
     case CORE_TYPE_BF16:
         for (int64_t i = 0; i < n; i++) {

@@ -264,3 +264,19 @@ TEST(quant_type_names)
     ASSERT_EQ_INT(core_type_block_bytes(99), 0);
     ASSERT_EQ_INT(core_dequant_row(CORE_TYPE_Q3_K, NULL, NULL, 256), BZ_EUNSUPPORTED);
 }
+
+TEST(quant_f16_row_table_matches_scalar)
+{
+    uint16_t *h = malloc(65536 * sizeof *h);
+    float *y = malloc(65536 * sizeof *y);
+    for (uint32_t i = 0; i < 65536; i++)
+        h[i] = (uint16_t)i;
+    ASSERT_OK(core_dequant_row(CORE_TYPE_F16, h, y, 65536), NULL);
+    for (uint32_t i = 0; i < 65536; i++) {
+        float s = core_quant_f16_to_f32((uint16_t)i);
+        if (memcmp(&s, &y[i], 4) != 0)
+            test__fail(__FILE__, __LINE__, "half 0x%04x: row %g, scalar %g", i, y[i], s);
+    }
+    free(h);
+    free(y);
+}
