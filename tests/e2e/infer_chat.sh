@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bezoar chat: piped turns with a chosen template, the missing-template error, and in
 # a real terminal (tmux) Ctrl-C stopping a long reply without ending the program.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib/tmux.sh"
 DATA=$PWD/../shared/data/models
 [ -f "$DATA/stories260K.gguf" ] || skip "../shared/data is absent: skipped"
 GEN=${BEZOAR_BUILD:-build}/tools/gen-model

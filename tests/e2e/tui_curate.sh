@@ -1,6 +1,6 @@
 # Curate in a real terminal at 120x40 and 80x24: accept 3, reject 2, undo 1, quit,
 # reopen: the counts and the row marks survive; the source file is untouched.
-. tests/e2e/lib.sh
+. tests/e2e/lib/tmux.sh
 
 make_data() {
     cat > "$TMP/pairs.jsonl" <<'JSON'

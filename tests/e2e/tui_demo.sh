@@ -1,6 +1,6 @@
 # `bezoar` alone opens the shipped demo: its deliberate bad line shows as a bad row,
 # the ? overlay lists the keys from the key table, Japanese pairs render.
-. tests/e2e/lib.sh
+. tests/e2e/lib/tmux.sh
 start 120 40 "$BIN"
 wait_for "297 pending"
 expect "1 bad"

@@ -1,6 +1,6 @@
 # Edit in $EDITOR (run without a shell), see the original, revert; filter by status;
 # mark rows and apply a bulk decision with a confirmation that states the count.
-. tests/e2e/lib.sh
+. tests/e2e/lib/tmux.sh
 for i in 1 2 3 4 5 6; do
     printf '{"instruction": "Question %d?", "input": "", "output": "Answer %d."}\n' "$i" "$i"
 done > "$TMP/d.jsonl"

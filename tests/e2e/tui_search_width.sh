@@ -1,6 +1,6 @@
 # Search jumps to a match (and n wraps), a Japanese row lines up with the others,
 # and resizing between 80x24 and 120x40 keeps the screen intact.
-. tests/e2e/lib.sh
+. tests/e2e/lib/tmux.sh
 COLW="$BEZOAR_BUILD/tools/colwidth"
 [ -x "$COLW" ] || fail "missing $COLW"
 {

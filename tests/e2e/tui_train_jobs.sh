@@ -1,8 +1,8 @@
 # The Train view with a scripted worker: live steps and chart, reattach after the
 # TUI quits leaving the job running, a worker printing garbage or crashing shown as
 # failed with its message, at 120x40 and 80x24.
-. tests/e2e/lib.sh
-W="$PWD/tests/e2e/scripted-worker.sh"
+. tests/e2e/lib/tmux.sh
+W="$PWD/tests/e2e/lib/scripted-worker.sh"
 cp assets/demo/pairs.jsonl "$TMP/d.jsonl"
 # a model file that opens, so the form accepts it: the shipped demo model when there
 # is one, else stories260K from the shared data

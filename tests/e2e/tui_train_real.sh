@@ -1,7 +1,7 @@
 # The whole loop with the real worker: accept pairs in the Data view, start
 # 'bezoar train' from the Train view on stories260K, watch steps arrive, stop it
 # (checkpoint), resume it, see it finish and the adapter files appear.
-. tests/e2e/lib.sh
+. tests/e2e/lib/tmux.sh
 MODEL=""
 [ -f assets/demo-model.gguf ] && MODEL="$PWD/assets/demo-model.gguf"
 [ -z "$MODEL" ] && [ -f ../shared/data/models/stories260K.gguf ] && MODEL="$(cd ../shared/data/models && pwd)/stories260K.gguf"

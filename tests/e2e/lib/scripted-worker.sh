@@ -8,6 +8,7 @@ while [ $# -gt 0 ]; do
     case "$1" in --out|--resume) out=$2; shift ;; esac
     shift
 done
+[ -n "$out" ] || { echo "scripted-worker: --out DIR or --resume DIR is required" >&2; exit 2; }
 mode=${SCRIPTED_MODE:-ok}
 echo '{"event":"start","model":"scripted","total_steps":30}'
 echo '{"event":"progress","phase":"tokenize","done":10,"total":10}'

@@ -1,21 +1,29 @@
-# lib.sh: helpers for end-to-end tests in a real terminal (tmux). Source it.
+# tmux.sh: helpers for end-to-end tests in a real terminal (tmux). Source it.
 # Each test gets its own tmux server (socket) and a temp dir, removed on exit.
 set -u
 BIN=${BEZOAR_BIN:-$PWD/build/bezoar}
 TMP=$(mktemp -d /tmp/bezoar-e2e-XXXXXX)
-SOCK="bz-e2e-$$"
+SOCK="bz-e2e-$$-0"
+NSTART=0
 export LC_ALL=C.UTF-8 NO_COLOR= TERM=xterm-256color
-cleanup() { tmux -L "$SOCK" kill-server 2>/dev/null; rm -rf "$TMP"; }
+cleanup() {
+    local i
+    for ((i = 0; i <= NSTART; i++)); do tmux -L "bz-e2e-$$-$i" kill-server 2>/dev/null; done
+    rm -rf "$TMP"
+}
 trap cleanup EXIT
 
 fail() { echo "FAIL: $*"; echo "--- screen:"; screen; exit 1; }
 skip() { echo "$*"; exit 77; }
 command -v tmux >/dev/null || skip "tmux is not installed"
 
-# start COLS ROWS CMD...: run CMD in a fresh tmux session; the pane stays after exit
-# and prints "[exit N]".
+# start COLS ROWS CMD...: run CMD in a fresh tmux server and session (a new socket
+# each time: a killed server may still be exiting); the pane stays after exit and
+# prints "[exit N]".
 start() {
     local cols=$1 rows=$2; shift 2
+    NSTART=$((NSTART + 1))
+    SOCK="bz-e2e-$$-$NSTART"
     local cmd
     printf -v cmd '%q ' "$@"
     tmux -L "$SOCK" -f /dev/null new-session -d -s t -x "$cols" -y "$rows" \
