@@ -697,33 +697,45 @@ lin_fail:
                    bz_strerror(rc));
 }
 
-int core_train_export_full(struct core_train *t, struct bz_err *err)
+static void point_f32(struct core_tensor *dst, const float *data)
+{
+    int64_t n = 1;
+    for (int d = 0; d < dst->n_dims; d++)
+        n *= dst->ne[d];
+    dst->type = CORE_TYPE_F32, dst->data = (void *)data, dst->nbytes = sizeof(float) * (size_t)n;
+}
+
+int core_train_export_full(struct core_train *t, struct core_tensor *tensors, struct bz_err *err)
 {
     struct tr_priv *p = t->priv;
     if (!t->opts.full)
         return bz_errf(err, BZ_EINVAL, "export_full: the trainer is in LoRA mode");
-    struct core_model *m = t->model;
-    for (int l = 0; l < t->L; l++) {
-        struct core_layer *ly = &m->layers[l];
-        struct tr_layer *y = &p->layers[l];
-        for (int k = 0; k < NLIN; k++) {
-            struct core_tensor *dst = (struct core_tensor *)model_lin(ly, k);
-            if (dst->type != CORE_TYPE_F32)
-                return bz_errf(err, BZ_EUNSUPPORTED, "%s: stored type %d, export needs F32",
-                               dst->name, dst->type);
-            memcpy(dst->data, y->w[k]->data, dst->nbytes);
+    const struct core_model *m = t->model;
+    for (int i = 0; i < m->n_tensors; i++) {
+        const struct core_tensor *orig = &m->tensors[i];
+        struct core_tensor *dst = &tensors[i];
+        if (orig == m->tok_embd)
+            point_f32(dst, p->emb->data);
+        else if (orig == m->output)
+            point_f32(dst, p->out->data);
+        else if (orig == m->out_norm)
+            point_f32(dst, p->out_norm);
+        for (int l = 0; l < t->L; l++) {
+            const struct core_layer *ly = &m->layers[l];
+            const struct tr_layer *y = &p->layers[l];
+            const struct core_tensor *bs[3] = {ly->bq, ly->bk, ly->bv};
+            for (int k = 0; k < NLIN; k++)
+                if (orig == model_lin(ly, k))
+                    point_f32(dst, y->w[k]->data);
+            for (int k = 0; k < 3; k++)
+                if (bs[k] && orig == bs[k] && y->bias[k])
+                    point_f32(dst, y->bias[k]);
+            if (orig == ly->attn_norm)
+                point_f32(dst, y->attn_norm);
+            if (orig == ly->ffn_norm)
+                point_f32(dst, y->ffn_norm);
         }
-        memcpy(ly->attn_norm->data, y->attn_norm, sizeof(float) * t->C);
-        memcpy(ly->ffn_norm->data, y->ffn_norm, sizeof(float) * t->C);
-        const struct core_tensor *bs[3] = {ly->bq, ly->bk, ly->bv};
-        for (int k = 0; k < 3; k++)
-            if (bs[k] && y->bias[k])
-                memcpy(bs[k]->data, y->bias[k], bs[k]->nbytes);
     }
-    memcpy(m->out_norm->data, p->out_norm, sizeof(float) * t->C);
-    memcpy(m->tok_embd->data, p->emb->data, sizeof(float) * (size_t)t->V * t->C);
-    if (m->output && m->output != m->tok_embd)
-        memcpy(m->output->data, p->out->data, sizeof(float) * (size_t)t->V * t->C);
     return 0;
 }
 

@@ -86,9 +86,11 @@ int core_train_step(struct core_train *t, const struct core_train_batch *b, int 
                     float dscale, uint64_t dropout_seed, double *loss_sum, int *count,
                     struct bz_err *err);
 
-/* Full mode: write the trained F32 weights back over the model's tensors (which must
- * then be F32 and writable). */
-int core_train_export_full(struct core_train *t, struct bz_err *err);
+/* Full mode: tensors is a copy of model->tensors ([n_tensors]); every trained tensor
+ * in it is re-pointed at the trainer's F32 weights (type F32; borrowed, valid while t
+ * lives), so a shallow model copy using it can be written with core_model_save_gguf. */
+int core_train_export_full(struct core_train *t, struct core_tensor *tensors,
+                           struct bz_err *err);
 
 /* Per-kind seconds spent in the last core_train_step (for benchmarks). */
 enum core_train_timer {

@@ -633,6 +633,24 @@ static int export_adapter(struct run *r, char **where, struct bz_err *err)
     return rc;
 }
 
+/* --full: RUN/model.gguf, the model with the trained F32 weights, its metadata kept. */
+static int export_full(struct run *r, char **where, struct bz_err *err)
+{
+    struct core_model copy = *r->model;
+    copy.tensors = bz_malloc(sizeof *copy.tensors * (size_t)r->model->n_tensors);
+    memcpy(copy.tensors, r->model->tensors, sizeof *copy.tensors * (size_t)r->model->n_tensors);
+    int rc = core_train_export_full(r->t, copy.tensors, err);
+    char *path = bz_path_join(r->a.out, "model.gguf");
+    if (!rc)
+        rc = core_model_save_gguf(&copy, path, CORE_TYPE_F32, NULL, err);
+    free(copy.tensors);
+    if (rc)
+        free(path);
+    else
+        *where = path;
+    return rc;
+}
+
 int tui_cmd_train(int argc, char **argv)
 {
     struct run r;
@@ -920,12 +938,7 @@ int tui_cmd_train(int argc, char **argv)
     plan = NULL;
     char *where = NULL;
     if (!stopped) {
-        if (r.a.full) {
-            rc = bz_errf(&err, BZ_EUNSUPPORTED, "--full: writing the trained model is not "
-                         "implemented yet (the run trained; nothing was exported)");
-            goto fail;
-        }
-        if ((rc = export_adapter(&r, &where, &err)))
+        if ((rc = r.a.full ? export_full(&r, &where, &err) : export_adapter(&r, &where, &err)))
             goto fail;
         struct core_checkpoint_state fin = st;
         if ((rc = save_checkpoint(&r, &fin, &err)))
@@ -941,7 +954,7 @@ int tui_cmd_train(int argc, char **argv)
         bz_buf_printf(&b, ",\"elapsed_s\":%.3f,\"stopped\":%s", st.elapsed_s,
                       stopped ? "true" : "false");
         if (where) {
-            bz_buf_puts(&b, ",\"adapter\":");
+            bz_buf_puts(&b, r.a.full ? ",\"model\":" : ",\"adapter\":");
             bz_buf_json_str(&b, where, strlen(where));
         }
         bz_buf_putc(&b, '}');
