@@ -774,7 +774,16 @@ struct core_gguf_writer {
     uint32_t alignment;
     struct wtensor *t;
     size_t n_t, cap_t;
+    core_gguf_progress_fn progress;
+    void *progress_ctx;
 };
+
+void core_gguf_writer_set_progress(struct core_gguf_writer *w, core_gguf_progress_fn fn,
+                                   void *ctx)
+{
+    w->progress = fn;
+    w->progress_ctx = ctx;
+}
 
 struct core_gguf_writer *core_gguf_writer_new(void)
 {
@@ -1088,6 +1097,9 @@ static int emit(struct core_gguf_writer *w, struct sink *k, struct bz_err *err)
     bz_buf_cleanup(&h);
     void *scratch = NULL;
     size_t scratch_n = 0;
+    uint64_t total = 0, done = 0;
+    for (size_t i = 0; i < w->n_t; i++)
+        total += w->t[i].nbytes;
     for (size_t i = 0; rc == 0 && i < w->n_t; i++) {
         struct wtensor *t = &w->t[i];
         const void *src = t->data;
@@ -1113,6 +1125,9 @@ static int emit(struct core_gguf_writer *w, struct sink *k, struct bz_err *err)
         rc = sink_write(k, src, t->nbytes, err);
         if (rc == 0 && i + 1 < w->n_t)
             rc = sink_zeros(k, pad_to(t->nbytes, a), err);
+        done += t->nbytes;
+        if (rc == 0 && w->progress && w->progress(w->progress_ctx, done, total) != 0)
+            rc = bz_errf(err, BZ_ECANCELED, "%s: canceled", k->path);
     }
     free(scratch);
     return rc;

@@ -190,6 +190,11 @@ int core_gguf_writer_add_tensor(struct core_gguf_writer *w, const char *name, in
 int core_gguf_writer_add_tensor_fn(struct core_gguf_writer *w, const char *name, int type,
                                    int n_dims, const int64_t *ne, core_gguf_fill_fn fill,
                                    void *ctx, struct bz_err *err);
+/* Called after each tensor's data is written: bytes of tensor data done and total.
+ * A nonzero return cancels the write (BZ_ECANCELED; the tmp file is removed). */
+typedef int (*core_gguf_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+void core_gguf_writer_set_progress(struct core_gguf_writer *w, core_gguf_progress_fn fn,
+                                   void *ctx);
 /* Write everything to path (PATH.tmp, fsync, rename, directory fsync). The writer
  * may be written again or freed afterwards. */
 int core_gguf_writer_write(struct core_gguf_writer *w, const char *path, struct bz_err *err);

@@ -494,6 +494,14 @@ static int skip_key(const struct core_gguf_kv *kv, const char *arch)
 int core_model_save_gguf(const struct core_model *m, const char *path, int type,
                          struct bz_buf *report, struct bz_err *err)
 {
+    return core_model_save_gguf_progress(m, path, type, report, NULL, NULL, err);
+}
+
+int core_model_save_gguf_progress(const struct core_model *m, const char *path, int type,
+                                  struct bz_buf *report,
+                                  int (*fn)(void *ctx, uint64_t done, uint64_t total),
+                                  void *ctx, struct bz_err *err)
+{
     if (!core_quant_can_quant(type))
         return bz_errf(err, BZ_EUNSUPPORTED, "%s: cannot write tensors as %s (f32, f16, bf16 "
                        "and q8_0 are supported)", path, core_type_name(type));
@@ -556,6 +564,7 @@ int core_model_save_gguf(const struct core_model *m, const char *path, int type,
             rc = core_gguf_writer_add_tensor_fn(w, t->name, to, t->n_dims, t->ne, save_fill,
                                                 &st[i], err);
     }
+    core_gguf_writer_set_progress(w, fn, ctx);
     if (rc == 0)
         rc = core_gguf_writer_write(w, path, err);
     free(st);

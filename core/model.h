@@ -129,6 +129,12 @@ struct core_tensor *core_model_tensor(const struct core_model *m, const char *na
  * `report` when given). Streams through tmp + fsync + rename. */
 int core_model_save_gguf(const struct core_model *m, const char *path, int type,
                          struct bz_buf *report, struct bz_err *err);
+/* The same with a progress callback after each tensor (done and total bytes of
+ * tensor data written; nonzero cancels). fn may be NULL. */
+int core_model_save_gguf_progress(const struct core_model *m, const char *path, int type,
+                                  struct bz_buf *report,
+                                  int (*fn)(void *ctx, uint64_t done, uint64_t total),
+                                  void *ctx, struct bz_err *err);
 
 /* Loader internals shared by core/model.c, llama2c.c and hf.c; not for other modules. */
 /* Run fn(p) when the model is freed (mmaps, slabs, open files), in reverse order. */

@@ -16,6 +16,7 @@
 #include "tui/tui.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "core/core.h"
 
@@ -28,6 +29,37 @@ static const char usage[] =
     "have when it can be written, else f16); vectors stay f32; a matrix whose rows are\n"
     "not whole q8_0 blocks is written as f16 (reported).\n"
     "  --json   print {\"event\":\"done\",...} instead of text\n";
+
+struct progress {
+    int json, tty;
+    double t0, last;
+};
+
+/* A progress bar with rate and ETA on a terminal's stderr, JSON progress events
+ * with --json, nothing when piped without --json. */
+static int on_progress(void *ctx, uint64_t done, uint64_t total)
+{
+    struct progress *p = ctx;
+    double now = bz_now(), el = now - p->t0;
+    if (done < total && now - p->last < 0.2)
+        return 0;
+    p->last = now;
+    double rate = el > 0 ? done / el : 0, eta = rate > 0 ? (total - done) / rate : 0;
+    if (p->json) {
+        printf("{\"event\":\"progress\",\"phase\":\"write\",\"done\":%llu,\"total\":%llu,"
+               "\"elapsed_s\":%.2f,\"eta_s\":%.2f}\n", (unsigned long long)done,
+               (unsigned long long)total, el, eta);
+        fflush(stdout);
+    } else if (p->tty) {
+        int w = 30, fill = total ? (int)((double)done / total * w) : w;
+        fprintf(stderr, "\r[%.*s%*s] %3.0f%% %.1f MB/s ETA %.0fs ", fill,
+                "##############################", w - fill, "",
+                total ? 100.0 * done / total : 100.0, rate / 1e6, eta);
+        if (done >= total)
+            fputc('\n', stderr);
+    }
+    return 0;
+}
 
 /* The type most 2-D tensors have, when writable; else F16. */
 static int default_type(const struct core_model *m)
@@ -89,7 +121,8 @@ int tui_cmd_convert(int argc, char **argv)
     int has_vocab = m->gguf && core_gguf_find(m->gguf, "tokenizer.ggml.tokens");
     struct bz_buf rep;
     bz_buf_init(&rep);
-    rc = core_model_save_gguf(m, out, type, &rep, &err);
+    struct progress pr = {json, isatty(2), bz_now(), 0};
+    rc = core_model_save_gguf_progress(m, out, type, &rep, on_progress, &pr, &err);
     if (rc) {
         bz_buf_cleanup(&rep);
         core_model_free(m);

@@ -1,6 +1,7 @@
 /* test_gguf.c: the GGUF reader on the real stories260K file, writer -> reader round
  * trips for every metadata type, and refusal of truncated or corrupted headers. */
 #include <string.h>
+#include <unistd.h>
 
 #include "core/gguf.h"
 #include "core/model.h"
@@ -412,5 +413,36 @@ TEST(gguf_refuses_versions_and_bad_fields)
     if (!strstr(e.msg, "not a multiple of the alignment"))
         test__fail(__FILE__, __LINE__, "message: %s", e.msg);
     bz_buf_cleanup(&img);
+    core_gguf_writer_free(w);
+}
+
+static int cancel_at_second(void *ctx, uint64_t done, uint64_t total)
+{
+    int *calls = ctx;
+    (*calls)++;
+    ASSERT(done <= total);
+    return *calls == 2;
+}
+
+TEST(gguf_writer_progress_and_cancel)
+{
+    struct bz_err e = {0};
+    struct core_gguf_writer *w = core_gguf_writer_new();
+    int64_t ne[1] = {4};
+    for (int i = 0; i < 3; i++) {
+        char nm[8];
+        snprintf(nm, sizeof nm, "t%d", i);
+        ASSERT_OK(core_gguf_writer_add_tensor(w, nm, CORE_TYPE_F32, 1, ne, tdata, &e), &e);
+    }
+    int calls = 0;
+    core_gguf_writer_set_progress(w, cancel_at_second, &calls);
+    const char *p = test_tmp("c.gguf");
+    ASSERT_EQ_INT(core_gguf_writer_write(w, p, &e), BZ_ECANCELED);
+    ASSERT_EQ_INT(calls, 2);
+    FILE *f = fopen(p, "rb");
+    ASSERT(f == NULL); /* nothing left behind, not even the tmp file */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid());
+    ASSERT(fopen(tmp, "rb") == NULL);
     core_gguf_writer_free(w);
 }
