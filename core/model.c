@@ -43,6 +43,17 @@ static const struct type_info type_table[] = {
     {CORE_TYPE_Q5_K, "Q5_K", 256, 176},
     {CORE_TYPE_Q6_K, "Q6_K", 256, 210},
     {CORE_TYPE_Q8_K, "Q8_K", 256, 292},
+    /* the i-quants: sizes known so files holding them open and are described;
+     * nothing computes with them (core_model_open refuses them by name) */
+    {16, "IQ2_XXS", 256, 66},
+    {17, "IQ2_XS", 256, 74},
+    {18, "IQ3_XXS", 256, 98},
+    {19, "IQ1_S", 256, 50},
+    {20, "IQ4_NL", 32, 18},
+    {21, "IQ3_S", 256, 110},
+    {22, "IQ2_S", 256, 82},
+    {23, "IQ4_XS", 256, 136},
+    {29, "IQ1_M", 256, 56},
     {24, "I8", 1, 1},
     {25, "I16", 1, 2},
     {26, "I32", 1, 4},

@@ -262,6 +262,9 @@ TEST(quant_type_names)
     ASSERT_EQ_INT(core_type_block_bytes(CORE_TYPE_Q4_K), 144);
     ASSERT_EQ_INT(core_type_block_elems(CORE_TYPE_Q6_K), 256);
     ASSERT_EQ_INT(core_type_block_bytes(99), 0);
+    ASSERT_EQ_STR(core_type_name(23), "IQ4_XS");
+    ASSERT_EQ_INT(core_type_block_bytes(23), 136);
+    ASSERT_EQ_INT(core_dequant_row(23, NULL, NULL, 256), BZ_EUNSUPPORTED);
     ASSERT_EQ_INT(core_dequant_row(CORE_TYPE_Q3_K, NULL, NULL, 256), BZ_EUNSUPPORTED);
 }
 
