@@ -23,6 +23,7 @@
 #define FW_TILE_FLOATS (256 * 1024)
 #define FW_ATT_ROWS 64
 #define FW_MIN_WORK (64 * 1024)
+#define FW_MIN_LIN (8 * 1024)
 
 struct fw_layer {
     float *attn_norm, *ffn_norm; /* (C) */
@@ -358,10 +359,11 @@ static void fw_linear(struct core_forward *f, const float *x, int T, int64_t cin
         grain = BZ_MAX(16, total / (f->n_threads * 8));
     else if (all_f32)
         grain = (total + f->n_threads - 1) / f->n_threads;
-    else
-        grain = f->tile_rows;
-    /* a chunk worth less than FW_MIN_WORK multiply-adds is not worth waking a thread */
-    grain = BZ_MAX(grain, FW_MIN_WORK / (cin * T));
+    else /* at most a tile per chunk, and enough chunks for every thread */
+        grain = BZ_MIN(f->tile_rows, ((total + f->n_threads - 1) / f->n_threads + 15) / 16 * 16);
+    /* a chunk worth less than FW_MIN_LIN multiply-adds is not worth a claim; more than
+     * that starves threads in decode (few rows per weight, many threads) */
+    grain = BZ_MAX(grain, FW_MIN_LIN / (cin * T));
     core_pool_for(f->pool, total, grain, fw_lin_fn, &j);
 }
 
