@@ -392,6 +392,9 @@ static int load_gguf(struct core_model *m, const char *path, struct bz_err *err)
         t->data = (void *)s->data; /* read-only mapping */
         t->nbytes = s->nbytes;
     }
+    if (g->n_tensors == 0)
+        return bz_errf(err, BZ_EFORMAT, "%s: no tensors: a vocabulary-only GGUF (tokenize works "
+                       "on it, a model needs weights)", path);
     const struct core_gguf_tensor *te = core_gguf_tensor(g, "token_embd.weight");
     if (!te)
         return bz_errf(err, BZ_EFORMAT, "%s: missing tensor 'token_embd.weight'", path);
