@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
@@ -258,6 +259,9 @@ struct tui_job *tui_jobs_start(struct tui_jobs *js, char *const argv[], const ch
         j->run.state = TUI_RUN_FAILED;
         return NULL;
     }
+    /* Jobs run niced so the workbench stays responsive while they keep the cores busy;
+     * done right after the spawn, before the worker starts its threads (they inherit). */
+    setpriority(PRIO_PROCESS, (id_t)p->pid, 10);
     j->proc = p;
     j->pid = p->pid;
     j->child = 1;
