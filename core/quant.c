@@ -4,8 +4,8 @@
  *
  * Key idea: a row is a sequence of independent blocks (32 elements for the legacy
  * types, 256 for the K-quants); each block carries its own half-float scale(s).
- * Left out: Q2_K, Q3_K and the IQ types (their sizes are known to core_type_* so
- * files holding them open, but they are refused here), and quantizing to anything
+ * Left out: the IQ types (their sizes are known to core_type_* so files holding them
+ * open, but they are refused here), and quantizing to anything
  * but F32/F16/BF16/Q8_0.
  */
 #include "core/quant.h"
@@ -185,6 +185,67 @@ static inline void scale_min_k4(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
     }
 }
 
+/* block_q2_K: scales[16] (4-bit scale | 4-bit min), qs[64], d, dmin (f16): 84 bytes. */
+static void dq_q2_k(const uint8_t *b, float *y, int64_t nb)
+{
+    for (int64_t i = 0; i < nb; i++, b += 84) {
+        const float d = h2f(b + 80), min = h2f(b + 82);
+        const uint8_t *sc = b, *q = b + 16;
+        int is = 0;
+        for (int n = 0; n < 256; n += 128) {
+            int shift = 0;
+            for (int j = 0; j < 4; j++) {
+                uint8_t s = sc[is++];
+                float dl = d * (float)(s & 0xF), ml = min * (float)(s >> 4);
+                for (int l = 0; l < 16; l++)
+                    *y++ = dl * (float)((q[l] >> shift) & 3) - ml;
+                s = sc[is++];
+                dl = d * (float)(s & 0xF);
+                ml = min * (float)(s >> 4);
+                for (int l = 0; l < 16; l++)
+                    *y++ = dl * (float)((q[l + 16] >> shift) & 3) - ml;
+                shift += 2;
+            }
+            q += 32;
+        }
+    }
+}
+
+/* block_q3_K: hmask[32], qs[64], scales[12] (16 6-bit scales), d (f16): 110 bytes. */
+static void dq_q3_k(const uint8_t *b, float *y, int64_t nb)
+{
+    const uint32_t kmask1 = 0x03030303, kmask2 = 0x0f0f0f0f;
+    for (int64_t i = 0; i < nb; i++, b += 110) {
+        const float d_all = h2f(b + 108);
+        const uint8_t *hm = b, *q = b + 32;
+        uint32_t aux[4];
+        memcpy(aux, b + 96, 12);
+        uint32_t tmp = aux[2];
+        aux[2] = ((aux[0] >> 4) & kmask2) | (((tmp >> 4) & kmask1) << 4);
+        aux[3] = ((aux[1] >> 4) & kmask2) | (((tmp >> 6) & kmask1) << 4);
+        aux[0] = (aux[0] & kmask2) | (((tmp >> 0) & kmask1) << 4);
+        aux[1] = (aux[1] & kmask2) | (((tmp >> 2) & kmask1) << 4);
+        int8_t scales[16];
+        memcpy(scales, aux, 16);
+        int is = 0;
+        uint8_t m = 1;
+        for (int n = 0; n < 256; n += 128) {
+            int shift = 0;
+            for (int j = 0; j < 4; j++) {
+                float dl = d_all * (float)(scales[is++] - 32);
+                for (int l = 0; l < 16; l++)
+                    *y++ = dl * (float)(((q[l] >> shift) & 3) - ((hm[l] & m) ? 0 : 4));
+                dl = d_all * (float)(scales[is++] - 32);
+                for (int l = 0; l < 16; l++)
+                    *y++ = dl * (float)(((q[l + 16] >> shift) & 3) - ((hm[l + 16] & m) ? 0 : 4));
+                shift += 2;
+                m = (uint8_t)(m << 1);
+            }
+            q += 32;
+        }
+    }
+}
+
 /* block_q4_K: d, dmin (f16), scales[12], qs[128]: 144 bytes. */
 static void dq_q4_k(const uint8_t *b, float *y, int64_t nb)
 {
@@ -289,8 +350,8 @@ int core_quant_can_dequant(int type)
     switch (type) {
     case CORE_TYPE_F32: case CORE_TYPE_F16: case CORE_TYPE_BF16: case CORE_TYPE_Q4_0:
     case CORE_TYPE_Q4_1: case CORE_TYPE_Q5_0: case CORE_TYPE_Q5_1: case CORE_TYPE_Q8_0:
-    case CORE_TYPE_Q8_1: case CORE_TYPE_Q4_K: case CORE_TYPE_Q5_K: case CORE_TYPE_Q6_K:
-    case CORE_TYPE_Q8_K:
+    case CORE_TYPE_Q8_1: case CORE_TYPE_Q2_K: case CORE_TYPE_Q3_K: case CORE_TYPE_Q4_K:
+    case CORE_TYPE_Q5_K: case CORE_TYPE_Q6_K: case CORE_TYPE_Q8_K:
         return 1;
     default:
         return 0;
@@ -337,6 +398,8 @@ int core_dequant_row(int type, const void *src, float *dst, int64_t n)
     case CORE_TYPE_Q5_1: dq_q5_1(b, dst, nb); break;
     case CORE_TYPE_Q8_0: dq_q8_0(b, dst, nb); break;
     case CORE_TYPE_Q8_1: dq_q8_1(b, dst, nb); break;
+    case CORE_TYPE_Q2_K: dq_q2_k(b, dst, nb); break;
+    case CORE_TYPE_Q3_K: dq_q3_k(b, dst, nb); break;
     case CORE_TYPE_Q4_K: dq_q4_k(b, dst, nb); break;
     case CORE_TYPE_Q5_K: dq_q5_k(b, dst, nb); break;
     case CORE_TYPE_Q6_K: dq_q6_k(b, dst, nb); break;

@@ -1,7 +1,7 @@
 /*
  * quant.h: reference (scalar) conversions between F32 and the stored tensor types:
  * half floats, bfloat16, and ggml's block formats. Dequantization covers F32, F16,
- * BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q4_K, Q5_K, Q6_K, Q8_K; quantization
+ * BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K; quantization
  * F32 -> F32/F16/BF16/Q8_0 (what `bezoar convert` writes).
  *
  * These are the definitions the fast fused kernels elsewhere are tested against:

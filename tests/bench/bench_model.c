@@ -63,6 +63,13 @@ static void fill_random(int type, uint8_t *p, size_t n)
         case CORE_TYPE_Q6_K:
             memcpy(p + b + 208, &h, 2);
             break;
+        case CORE_TYPE_Q2_K:
+            memcpy(p + b + 80, &h, 2);
+            memcpy(p + b + 82, &h, 2);
+            break;
+        case CORE_TYPE_Q3_K:
+            memcpy(p + b + 108, &h, 2);
+            break;
         case CORE_TYPE_Q8_K:
             memcpy(p + b, &f, 4);
             break;
@@ -206,7 +213,8 @@ static void bench_dequant(void)
     const int64_t n = 16 << 20; /* 16M floats = 64 MB out */
     float *out = malloc((size_t)n * sizeof *out);
     static const int types[] = {CORE_TYPE_F32, CORE_TYPE_F16, CORE_TYPE_BF16, CORE_TYPE_Q8_0,
-                                CORE_TYPE_Q4_0, CORE_TYPE_Q4_K, CORE_TYPE_Q5_K, CORE_TYPE_Q6_K};
+                                CORE_TYPE_Q4_0, CORE_TYPE_Q2_K, CORE_TYPE_Q3_K, CORE_TYPE_Q4_K,
+                                CORE_TYPE_Q5_K, CORE_TYPE_Q6_K};
     printf("dequant to F32 (reference scalar code, one thread, %lld elements):\n",
            (long long)n);
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) {

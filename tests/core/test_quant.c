@@ -265,7 +265,6 @@ TEST(quant_type_names)
     ASSERT_EQ_STR(core_type_name(23), "IQ4_XS");
     ASSERT_EQ_INT(core_type_block_bytes(23), 136);
     ASSERT_EQ_INT(core_dequant_row(23, NULL, NULL, 256), BZ_EUNSUPPORTED);
-    ASSERT_EQ_INT(core_dequant_row(CORE_TYPE_Q3_K, NULL, NULL, 256), BZ_EUNSUPPORTED);
 }
 
 TEST(quant_f16_row_table_matches_scalar)
@@ -282,4 +281,71 @@ TEST(quant_f16_row_table_matches_scalar)
     }
     free(h);
     free(y);
+}
+
+/* Q2_K and Q3_K blocks packed the way ggml's quantizers pack them, from chosen
+ * 2/3-bit values and scales; each element checked against its formula. */
+static void pack_2bit(uint8_t qs[64], const int L[256])
+{
+    memset(qs, 0, 64);
+    for (int j = 0; j < 256; j += 128)
+        for (int l = 0; l < 32; l++)
+            qs[j / 4 + l] = (uint8_t)((L[j + l] & 3) | ((L[j + l + 32] & 3) << 2) |
+                                      ((L[j + l + 64] & 3) << 4) | ((L[j + l + 96] & 3) << 6));
+}
+
+TEST(quant_dequant_q2_k_block)
+{
+    uint8_t b[84];
+    int L[256], sc[16], mn[16];
+    for (int i = 0; i < 256; i++)
+        L[i] = (i * 5 + i / 7) & 3;
+    for (int j = 0; j < 16; j++) {
+        sc[j] = (j * 7 + 1) & 15;
+        mn[j] = (15 - j) & 15;
+        b[j] = (uint8_t)(sc[j] | (mn[j] << 4));
+    }
+    pack_2bit(b + 16, L);
+    put16(b + 80, 0x3800); /* d = 0.5 */
+    put16(b + 82, 0x3400); /* dmin = 0.25 */
+    float y[256];
+    ASSERT_OK(core_dequant_row(CORE_TYPE_Q2_K, b, y, 256), NULL);
+    /* by hand: y[0]: L 0, sc 1, min 15 -> 0.5*1*0 - 0.25*15 = -3.75 */
+    ASSERT_NEAR(y[0], -3.75, 0);
+    for (int i = 0; i < 256; i++)
+        ASSERT_NEAR(y[i], 0.5 * sc[i / 16] * L[i] - 0.25 * mn[i / 16], 0);
+}
+
+TEST(quant_dequant_q3_k_block)
+{
+    uint8_t b[110];
+    memset(b, 0, sizeof b);
+    int L[256], Ls[16], low[256];
+    for (int i = 0; i < 256; i++)
+        L[i] = (i * 3 + i / 5) & 7; /* 0..7, value L - 4 */
+    for (int j = 0; j < 16; j++)
+        Ls[j] = (j * 13 + 5) & 63;  /* 6-bit, value Ls - 32 */
+    /* high bit of element j goes to hmask[j % 32], bit j / 32 */
+    for (int i = 0; i < 256; i++) {
+        low[i] = L[i] & 3;
+        if (L[i] > 3)
+            b[i % 32] |= (uint8_t)(1 << (i / 32));
+    }
+    pack_2bit(b + 32, low);
+    uint8_t *s = b + 96;
+    for (int j = 0; j < 16; j++) {
+        int l = Ls[j];
+        if (j < 8)
+            s[j] = (uint8_t)(l & 0xF);
+        else
+            s[j - 8] |= (uint8_t)((l & 0xF) << 4);
+        s[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
+    }
+    put16(b + 108, 0x4000); /* d = 2 */
+    float y[256];
+    ASSERT_OK(core_dequant_row(CORE_TYPE_Q3_K, b, y, 256), NULL);
+    /* by hand: y[0]: L 0 -> -4, scale 5 - 32 = -27 -> 2 * -27 * -4 = 216 */
+    ASSERT_NEAR(y[0], 216, 0);
+    for (int i = 0; i < 256; i++)
+        ASSERT_NEAR(y[i], 2.0 * (Ls[i / 16] - 32) * (L[i] - 4), 0);
 }
