@@ -256,14 +256,17 @@ int ds_open(struct ds_dataset **out, const char *path, const struct ds_open_opts
         }
     }
     void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-    close(fd);
-    if (map == MAP_FAILED)
-        return bz_errf(err, -errno, "%s: cannot map: %s", path, strerror(errno));
+    if (map == MAP_FAILED) {
+        int e = errno;
+        close(fd);
+        return bz_errf(err, -e, "%s: cannot map: %s", path, strerror(e));
+    }
 
     struct ds_dataset *ds = bz_calloc(1, sizeof *ds);
     pthread_mutex_init(&ds->mu, NULL);
     ds->path = bz_strdup(path);
     ds->jfd = -1;
+    ds->fd = fd;
     ds->map = map;
     ds->size = (size_t)st.st_size;
     ds->read_only = opts->read_only;
@@ -322,10 +325,12 @@ void ds_close(struct ds_dataset *ds)
     }
     if (ds->map)
         munmap((void *)ds->map, ds->size);
+    if (ds->fd >= 0)
+        close(ds->fd);
     for (size_t c = 0; ds->ent && c < DS__MAX_CHUNKS && ds->ent[c]; c++)
-        free(ds->ent[c]);
+        ds__chunk_free(ds->ent[c], DS__CHUNK * sizeof(struct ds__ent));
     for (size_t c = 0; ds->sum && c < DS__MAX_CHUNKS && ds->sum[c]; c++)
-        free(ds->sum[c]);
+        ds__chunk_free(ds->sum[c], DS__CHUNK * sizeof(struct ds__sum));
     free(ds->ent);
     free(ds->sum);
     ds__journal_close(ds);
@@ -393,6 +398,7 @@ int ds_get(struct ds_dataset *ds, size_t i, struct ds_record *rec, struct bz_err
         return rc;
     }
     char *edit = NULL;
+    int edit_applied = 0;
     pthread_mutex_lock(&ds->mu);
     struct ds__jent *je = ds__jt_find(ds, bz_hash64(rec->id, strlen(rec->id)), rec->id);
     rec->status = je ? je->status : DS_PENDING;
@@ -408,10 +414,15 @@ int ds_get(struct ds_dataset *ds, size_t i, struct ds_record *rec, struct bz_err
             rec->msgs = m;
             rec->n_msgs = n;
             rec->flags |= DS_F_EDITED;
+            edit_applied = 1;
         }
         free(edit);
     }
-    rec->flags |= ds__rules_flags(rec);
+    /* the analysis pass has the flags already, unless an edit changed the text */
+    if (i < atomic_load_explicit(&ds->n_sum, memory_order_acquire) && !edit_applied)
+        rec->flags |= ds__sum_at(ds, i)->flags;
+    else
+        rec->flags |= ds__rules_flags(rec);
     if (i < atomic_load_explicit(&ds->n_sum, memory_order_acquire))
         rec->flags |= ds__sum_at(ds, i)->flags & DS_F_DUP;
     return 0;

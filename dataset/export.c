@@ -212,7 +212,7 @@ int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export
         return rc;
     }
     bz_buf_init(&o.b);
-    size_t n = ds_count(ds), count = 0;
+    size_t n = ds_count(ds), count = 0, released = 0;
     if (!eo->jsonl)
         bz_buf_putc(&o.b, '[');
     for (size_t i = 0; i < n && o.rc == 0; i++) {
@@ -230,7 +230,9 @@ int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export
         ds_record_cleanup(&r);
         if (o.b.len >= (1u << 20))
             out_flush(&o);
+        ds__release(ds, &released, ds__ent_at(ds, i)->off, 0);
     }
+    ds__release(ds, &released, ds->size, 1);
     if (!eo->jsonl)
         bz_buf_puts(&o.b, count ? "\n]\n" : "]\n");
     out_flush(&o);

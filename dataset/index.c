@@ -16,6 +16,8 @@
 #include "dataset/internal.h"
 
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 /* ---------------------------------------------------------------- scanning */
 
@@ -110,6 +112,34 @@ int ds__detect_layout(const char *p, size_t n)
 
 /* ---------------------------------------------------------------- index pass */
 
+/* Chunks come from mmap with MAP_POPULATE: one call maps all their pages, instead of
+ * a page fault every 4 KiB while the index is written. */
+void *ds__chunk_alloc(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+                   -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void ds__chunk_free(void *p, size_t bytes)
+{
+    if (p)
+        munmap(p, bytes);
+}
+
+/* Drop the mapped pages below upto from this process (they stay in the page cache and
+ * fault back in when a record there is read), so that the resident size follows the
+ * index, not the file. Done in 16 MiB steps. */
+#define RELEASE_STEP ((size_t)16 << 20)
+void ds__release(struct ds_dataset *ds, size_t *released, size_t upto, int all)
+{
+    size_t a = upto & ~(size_t)4095;
+    if (a > *released && (all || a - *released >= RELEASE_STEP)) {
+        madvise((char *)ds->map + *released, a - *released, MADV_DONTNEED);
+        *released = a;
+    }
+}
+
 static int push_ent(struct ds_dataset *ds, uint64_t off, size_t len, size_t line)
 {
     size_t n = atomic_load_explicit(&ds->n_ent, memory_order_relaxed);
@@ -121,7 +151,7 @@ static int push_ent(struct ds_dataset *ds, uint64_t off, size_t len, size_t line
         return bz_errf(&ds->index_err, BZ_ERANGE, "%s:%zu: record longer than 4 GiB", ds->path,
                        line);
     if (!ds->ent[c]) {
-        ds->ent[c] = malloc(DS__CHUNK * sizeof(struct ds__ent));
+        ds->ent[c] = ds__chunk_alloc(DS__CHUNK * sizeof(struct ds__ent));
         if (!ds->ent[c])
             return bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory indexing", ds->path);
     }
@@ -152,39 +182,64 @@ static int push_record(struct ds_dataset *ds, const char *p, size_t len, size_t 
 
 #define PROGRESS_STEP (1u << 20)
 
+/* JSON lines: read() in 4 MiB chunks (on a warm page cache this runs ~3x faster than
+ * first-touch faults on the mapping) and memchr for newlines. Only offsets are kept,
+ * so a line longer than a chunk needs nothing special. */
+#define READ_CHUNK ((size_t)4 << 20)
+
 static int index_jsonl(struct ds_dataset *ds)
 {
-    const char *base = ds->map, *p = base + ds->start, *end = base + ds->size;
-    const char *report = p + PROGRESS_STEP;
-    size_t line = 1;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *e = nl ? nl : end;
-        size_t len = (size_t)(e - p);
-        if (len && e[-1] == '\r')
-            len--;
-        int blank = 1;
-        for (size_t i = 0; i < len; i++) {
-            if (!is_ws(p[i])) {
-                blank = 0;
+    char *buf = malloc(READ_CHUNK);
+    if (!buf)
+        return bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory indexing", ds->path);
+    size_t off = ds->start, line_start = ds->start, line = 1;
+    int nonblank = 0, rc = 0;
+    char prev = 0;
+    while (off < ds->size && rc == 0) {
+        size_t want = BZ_MIN(READ_CHUNK, ds->size - off);
+        ssize_t r = pread(ds->fd, buf, want, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            rc = bz_errf(&ds->index_err, r < 0 ? -errno : BZ_EIO, "%s: read failed at byte %zu",
+                         ds->path, off);
+            break;
+        }
+        const char *p = buf, *e = buf + r;
+        while (p < e) {
+            const char *q = memchr(p, '\n', (size_t)(e - p));
+            const char *se = q ? q : e;
+            for (const char *c = p; !nonblank && c < se; c++)
+                nonblank = !is_ws(*c);
+            if (!q) {
+                if (se > p)
+                    prev = se[-1];
                 break;
             }
+            size_t end_off = off + (size_t)(q - buf), len = end_off - line_start;
+            if ((q > p ? q[-1] : prev) == '\r' && len)
+                len--;
+            if (nonblank && (rc = push_record(ds, ds->map + line_start, len, line)) < 0)
+                break;
+            line++;
+            line_start = end_off + 1;
+            nonblank = 0;
+            prev = 0;
+            p = q + 1;
         }
-        if (!blank) {
-            int rc = push_record(ds, p, len, line);
-            if (rc < 0)
-                return rc;
-        }
-        line++;
-        p = e + 1;
-        if (p >= report) {
-            atomic_store_explicit(&ds->bytes_done, (uint64_t)(p - base), memory_order_relaxed);
-            report = p + PROGRESS_STEP;
-            if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
-                return BZ_ECANCELED;
-        }
+        off += (size_t)r;
+        atomic_store_explicit(&ds->bytes_done, (uint64_t)off, memory_order_relaxed);
+        if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
+            rc = BZ_ECANCELED;
     }
-    return 0;
+    if (rc == 0 && line_start < ds->size && nonblank) {
+        size_t len = ds->size - line_start;
+        if (ds->map[ds->size - 1] == '\r')
+            len--;
+        rc = push_record(ds, ds->map + line_start, len, line);
+    }
+    free(buf);
+    return rc;
 }
 
 static size_t count_nl(const char *p, const char *e)
@@ -199,7 +254,7 @@ static int index_values(struct ds_dataset *ds)
 {
     const char *base = ds->map, *p = base + ds->start, *end = base + ds->size;
     const char *report = p + PROGRESS_STEP, *counted = p;
-    size_t line = 1;
+    size_t line = 1, released = 0;
     while (p < end && is_ws(*p))
         p++;
     if (ds->layout == DS__ARRAY)
@@ -222,6 +277,7 @@ static int index_values(struct ds_dataset *ds)
         p = e;
         if (p >= report) {
             atomic_store_explicit(&ds->bytes_done, (uint64_t)(p - base), memory_order_relaxed);
+            ds__release(ds, &released, (size_t)(counted - base), 0);
             report = p + PROGRESS_STEP;
             if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
                 return BZ_ECANCELED;
@@ -361,11 +417,12 @@ static int analyse(struct ds_dataset *ds)
 
     static _Thread_local struct pending_bad bad[BATCH];
     int rc = 0;
+    size_t released = 0;
     for (size_t b0 = 0; b0 < n && rc == 0; b0 += BATCH) {
         size_t b1 = BZ_MIN(n, b0 + BATCH), nbad = 0;
         size_t c = b0 >> DS__CHUNK_BITS;
         if (!ds->sum[c]) {
-            ds->sum[c] = malloc(DS__CHUNK * sizeof(struct ds__sum));
+            ds->sum[c] = ds__chunk_alloc(DS__CHUNK * sizeof(struct ds__sum));
             if (!ds->sum[c]) {
                 rc = bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory", ds->path);
                 break;
@@ -417,10 +474,12 @@ static int analyse(struct ds_dataset *ds)
         }
         atomic_store_explicit(&ds->n_sum, b1, memory_order_release);
         pthread_mutex_unlock(&ds->mu);
+        ds__release(ds, &released, ds__ent_at(ds, b0)->off, 0);
         if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
             rc = BZ_ECANCELED;
     }
     free(dups.k);
+    ds__release(ds, &released, ds->size, 1);
     return rc;
 }
 

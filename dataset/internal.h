@@ -105,7 +105,8 @@ struct ds_dataset {
     int layout;
     int expand_instances; /* Self-Instruct: one entry per instance */
 
-    /* the text */
+    /* the text: mapped, and the fd it came from (the index pass reads it) */
+    int fd;
     const char *map;
     size_t size;
     size_t start;       /* after a BOM */
@@ -152,6 +153,12 @@ static inline struct ds__sum *ds__sum_at(struct ds_dataset *ds, size_t i)
     return &ds->sum[i >> DS__CHUNK_BITS][i & (DS__CHUNK - 1)];
 }
 
+/* Drop the mapped pages in [*released, upto) from this process once they are 16 MiB
+ * or more (all: whatever is left); *released moves up. They stay in the page cache. */
+void ds__release(struct ds_dataset *ds, size_t *released, size_t upto, int all);
+/* Index chunks (mmap'd, pre-faulted), and their release. */
+void *ds__chunk_alloc(size_t bytes);
+void ds__chunk_free(void *p, size_t bytes);
 /* The indexer thread body and the synchronous version (index.c). */
 void *ds__index_thread(void *arg);
 int ds__index_run(struct ds_dataset *ds);

@@ -16,6 +16,9 @@
 #include <cjson/cJSON.h>
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 /* ---------------------------------------------------------------- small helpers */
 
 struct msgv {
@@ -547,26 +550,24 @@ static int shape(const cJSON *o, int fmt, int sub, struct msgv *m, struct ds_rec
 
 void ds__content_id(const struct ds_record *r, char out[17])
 {
-    struct bz_buf b;
-    bz_buf_init(&b);
+    /* the hash of role\0content\0... ["chosen\0" chosen\0] ["rejected\0" rejected\0],
+     * fed piece by piece (the same value as hashing the concatenation) */
+    XXH3_state_t st;
+    XXH3_64bits_reset(&st);
     for (int i = 0; i < r->n_msgs; i++) {
-        bz_buf_puts(&b, ds_role_name(r->msgs[i].role));
-        bz_buf_putc(&b, '\0');
-        bz_buf_puts(&b, r->msgs[i].content);
-        bz_buf_putc(&b, '\0');
+        const char *rn = ds_role_name(r->msgs[i].role);
+        XXH3_64bits_update(&st, rn, strlen(rn) + 1);
+        XXH3_64bits_update(&st, r->msgs[i].content, strlen(r->msgs[i].content) + 1);
     }
     if (r->chosen) {
-        bz_buf_append(&b, "chosen", 7);
-        bz_buf_puts(&b, r->chosen);
-        bz_buf_putc(&b, '\0');
+        XXH3_64bits_update(&st, "chosen", 7);
+        XXH3_64bits_update(&st, r->chosen, strlen(r->chosen) + 1);
     }
     if (r->rejected) {
-        bz_buf_append(&b, "rejected", 9);
-        bz_buf_puts(&b, r->rejected);
-        bz_buf_putc(&b, '\0');
+        XXH3_64bits_update(&st, "rejected", 9);
+        XXH3_64bits_update(&st, r->rejected, strlen(r->rejected) + 1);
     }
-    bz_hash_hex(bz_hash64(b.p ? b.p : "", b.len), out);
-    bz_buf_cleanup(&b);
+    bz_hash_hex(XXH3_64bits_digest(&st), out);
 }
 
 static char *own_id(const cJSON *o)
@@ -585,17 +586,46 @@ static char *own_id(const cJSON *o)
 
 /* ---------------------------------------------------------------- entry points */
 
+/* Offset of the first NUL byte or invalid UTF-8 sequence, or len. Eight ASCII bytes at
+ * a time while the text is ASCII. */
+static size_t text_check(const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        if (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, u + i, 8);
+            /* no high bit set and no zero byte */
+            if (!(w & 0x8080808080808080ull) &&
+                !((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull)) {
+                i += 8;
+                continue;
+            }
+        }
+        if (u[i] == 0)
+            return i;
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        int k = bz_utf8_seq_len(u + i, len - i);
+        if (k == 0)
+            return i;
+        i += (size_t)k;
+    }
+    return len;
+}
+
 static int parse_root(const char *json, size_t len, const char *file, size_t line, size_t col,
                       cJSON **root, struct bz_err *err)
 {
-    size_t bad = bz_utf8_check(json, len);
+    size_t bad = text_check(json, len);
+    if (bad < len && json[bad] == '\0')
+        return place_err(err, BZ_EPARSE, file, line, col, json, bad, "NUL byte in record");
     if (bad < len)
         return place_err(err, BZ_EPARSE, file, line, col, json, bad, "invalid UTF-8 (byte 0x%02x)",
                          (unsigned char)json[bad]);
-    const char *nul = memchr(json, '\0', len);
-    if (nul)
-        return place_err(err, BZ_EPARSE, file, line, col, json, (size_t)(nul - json),
-                         "NUL byte in record");
     const char *end = NULL;
     *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
     if (!*root) {
@@ -703,7 +733,7 @@ int ds_parse_record(const char *json, size_t len, int fmt, int sub, const char *
 
 int ds__count_instances(const char *json, size_t len)
 {
-    if (bz_utf8_check(json, len) < len || memchr(json, '\0', len))
+    if (text_check(json, len) < len)
         return BZ_EPARSE;
     cJSON *root = cJSON_ParseWithLength(json, len);
     if (!root)

@@ -15,6 +15,9 @@
 
 #include <string.h>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 /* ASCII-only classes: the result must not depend on the locale. */
 #define A_SPACE(c) ((c) == ' ' || ((c) >= '\t' && (c) <= '\r'))
 #define A_PUNCT(c) (((c) >= '!' && (c) <= '/') || ((c) >= ':' && (c) <= '@') || \
@@ -23,9 +26,10 @@
 
 size_t ds__utf8_chars(const char *s)
 {
-    size_t n = 0;
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
-        n += (*p & 0xC0) != 0x80;
+    size_t len = strlen(s), n = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len; i++) /* a counted loop, so that it vectorises */
+        n += (p[i] & 0xC0) != 0x80;
     return n;
 }
 
@@ -37,6 +41,11 @@ static int blank(const char *s)
     return 1;
 }
 
+/* Lowercase phrases, and anchors: every phrase contains one of the anchors, so the
+ * phrase list is searched only when an anchor occurs (few responses have one). */
+static const char *const refusal_anchors[] = {
+    "as an", "as a language", "an ai", "i can", "として", "できません", "私はai", "作为",
+};
 static const char *const refusal_phrases[] = {
     "as an ai language model", "as a language model", "as an ai assistant", "as an ai,",
     "as an ai model", "as an artificial intelligence", "i'm an ai", "i am an ai",
@@ -56,6 +65,11 @@ static int refusal(const char *resp)
     for (; resp[n] && n < sizeof low - 1; n++)
         low[n] = (char)A_LOWER((unsigned char)resp[n]);
     low[n] = '\0';
+    int anchored = 0;
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(refusal_anchors) && !anchored; i++)
+        anchored = strstr(low, refusal_anchors[i]) != NULL;
+    if (!anchored)
+        return 0;
     for (size_t i = 0; i < BZ_ARRAY_SIZE(refusal_phrases); i++)
         if (strstr(low, refusal_phrases[i]))
             return 1;
@@ -131,43 +145,60 @@ unsigned ds__rules_flags(const struct ds_record *r)
     return f;
 }
 
-static void norm_append(struct bz_buf *b, const char *s)
+/* Normalized text goes through a small buffer into a streaming XXH3 state. */
+struct normh {
+    XXH3_state_t st;
+    char buf[4096];
+    size_t n;
+};
+
+static void nh_put(struct normh *h, char c)
+{
+    if (h->n == sizeof h->buf) {
+        XXH3_64bits_update(&h->st, h->buf, h->n);
+        h->n = 0;
+    }
+    h->buf[h->n++] = c;
+}
+
+static void norm_append(struct normh *h, const char *s)
 {
     int space = 0;
     while (A_SPACE((unsigned char)*s))
         s++;
     for (; *s; s++) {
-        if (A_SPACE((unsigned char)*s)) {
+        unsigned char c = (unsigned char)*s;
+        if (A_SPACE(c)) {
             space = 1;
             continue;
         }
         if (space)
-            bz_buf_putc(b, ' ');
+            nh_put(h, ' ');
         space = 0;
-        bz_buf_putc(b, (char)A_LOWER((unsigned char)*s));
+        nh_put(h, (char)A_LOWER(c));
     }
-    bz_buf_putc(b, '\0');
+    nh_put(h, '\0');
 }
 
 uint64_t ds__rules_dup_hash(const struct ds_record *r)
 {
-    struct bz_buf b;
-    bz_buf_init(&b);
+    static _Thread_local struct normh h;
+    XXH3_64bits_reset(&h.st);
+    h.n = 0;
     for (int i = 0; i < r->n_msgs; i++) {
-        bz_buf_putc(&b, (char)('0' + r->msgs[i].role));
-        norm_append(&b, r->msgs[i].content);
+        nh_put(&h, (char)('0' + r->msgs[i].role));
+        norm_append(&h, r->msgs[i].content);
     }
     if (r->chosen) {
-        bz_buf_putc(&b, 'c');
-        norm_append(&b, r->chosen);
+        nh_put(&h, 'c');
+        norm_append(&h, r->chosen);
     }
     if (r->rejected) {
-        bz_buf_putc(&b, 'r');
-        norm_append(&b, r->rejected);
+        nh_put(&h, 'r');
+        norm_append(&h, r->rejected);
     }
-    uint64_t h = bz_hash64(b.p ? b.p : "", b.len);
-    bz_buf_cleanup(&b);
-    return h;
+    XXH3_64bits_update(&h.st, h.buf, h.n);
+    return XXH3_64bits_digest(&h.st);
 }
 
 /* Contract: see dataset.h. Flags of a parsed record (no DUP: that needs the dataset). */
