@@ -36,6 +36,7 @@ struct core_vocab__priv {
     int *special;                  /* tokens split out of text, longest first */
     int n_special;
     struct core__tok_pretok *pretok;
+    size_t max_token_len;          /* bytes of the longest token text */
     int finished;
 };
 
@@ -63,6 +64,9 @@ int core__tokenizer_encode_ex(const struct core_vocab *v, const char *text, size
 
 /* SPM on one text run (already prefixed and with spaces escaped to U+2581). */
 int core__tok_spm_encode(const struct core_vocab *v, const char *text, size_t n,
+                         struct core_ids *out, struct bz_err *err);
+/* WordPiece on one text run. */
+int core__tok_wpm_encode(const struct core_vocab *v, const char *text, size_t n,
                          struct core_ids *out, struct bz_err *err);
 /* Byte-level BPE on one text run: pre-tokenize, byte-encode, merge. */
 int core__tok_bpe_encode(const struct core_vocab *v, const char *text, size_t n,

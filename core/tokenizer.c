@@ -151,6 +151,8 @@ int core__tokenizer_encode_ex(const struct core_vocab *v, const char *text, size
             const struct frag *f = &fr.p[i];
             if (f->id >= 0)
                 core_ids_push(out, f->id);
+            else if (v->kind == CORE_VOCAB_WPM)
+                rc = core__tok_wpm_encode(v, text + f->off, f->len, out, err);
             else
                 rc = core__tok_bpe_encode(v, text + f->off, f->len, out, err);
         }
@@ -203,7 +205,7 @@ int core_tokenizer_piece(const struct core_vocab *v, int32_t id, int flags, stru
         /* a byte token not spelled <0xXX>: as a normal one */
         /* fall through */
     default:
-        if (v->kind == CORE_VOCAB_SPM) {
+        if (v->kind != CORE_VOCAB_BPE) {
             size_t s = 0;
             for (size_t j = 0; j + 2 < t->len; j++) {
                 if (memcmp(t->text + j, "\xe2\x96\x81", 3) == 0) {
@@ -236,8 +238,9 @@ int core_tokenizer_piece(const struct core_vocab *v, int32_t id, int flags, stru
         }
         break;
     }
-    if ((flags & CORE_DETOK_STRIP_PREFIX) && v->kind == CORE_VOCAB_SPM && v->add_space_prefix &&
-        out->len > start && out->p[start] == ' ') {
+    int prefixed =
+        (v->kind == CORE_VOCAB_SPM && v->add_space_prefix) || v->kind == CORE_VOCAB_WPM;
+    if ((flags & CORE_DETOK_STRIP_PREFIX) && prefixed && out->len > start && out->p[start] == ' ') {
         memmove(out->p + start, out->p + start + 1, out->len - start - 1);
         out->len--;
         out->p[out->len] = 0;

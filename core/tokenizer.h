@@ -20,7 +20,9 @@
  * - decode returns raw bytes; the streaming decoder never emits half a character and
  *   replaces bytes that cannot form a valid character by U+FFFD.
  *
- * Left out: WordPiece (BERT) and Unigram (T5) vocabs, which are refused by name.
+ * WordPiece (BERT) vocabs work as llama.cpp's (uncased, accents dropped).
+ *
+ * Left out: Unigram (T5) and RWKV vocabs, which are refused by name.
  */
 #ifndef CORE_TOKENIZER_H
 #define CORE_TOKENIZER_H
@@ -35,6 +37,7 @@ struct core_gguf; /* core/gguf.h */
 enum core_vocab_kind {
     CORE_VOCAB_SPM = 1, /* tokenizer.ggml.model "llama": scores, byte fallback */
     CORE_VOCAB_BPE = 2, /* tokenizer.ggml.model "gpt2": byte-level, merges */
+    CORE_VOCAB_WPM = 3, /* tokenizer.ggml.model "bert": WordPiece, U+2581 word starts */
 };
 
 /* Token types as GGUF stores them (tokenizer.ggml.token_type). */
@@ -70,6 +73,7 @@ struct core_vocab {
     int bos, eos, unk, pad, eot;
     int add_bos, add_eos;        /* the vocab's default for CORE_TOK_ADD_BOS */
     int add_space_prefix;        /* SPM: a space is put before the text */
+    /* WPM: BOS is [CLS] and EOS is [SEP]; add_bos and add_eos are both set */
     int ignore_merges;           /* BPE: a pre-token that is a whole token skips merges */
     char pre[32];                /* pre-tokenizer name (BPE), "" for SPM */
     char *chat_template;         /* the model's Jinja template text, or NULL */
@@ -118,7 +122,7 @@ int core_vocab_set_pre(struct core_vocab *v, const char *pre, struct bz_err *err
 int core_vocab_finish(struct core_vocab *v, struct bz_err *err);
 /* The id of the token with exactly this text, or -1. */
 int core_vocab_find(const struct core_vocab *v, const char *text, size_t len);
-/* "spm" or "bpe". */
+/* "spm", "bpe" or "wpm". */
 const char *core_vocab_kind_name(int kind);
 
 /* From GGUF metadata (tokenizer.ggml.*); works on vocab-only files. An unknown model

@@ -93,7 +93,8 @@ void core_vocab_free(struct core_vocab *v)
 
 const char *core_vocab_kind_name(int kind)
 {
-    return kind == CORE_VOCAB_SPM ? "spm" : kind == CORE_VOCAB_BPE ? "bpe" : "unknown";
+    return kind == CORE_VOCAB_SPM ? "spm" : kind == CORE_VOCAB_BPE ? "bpe"
+                                          : kind == CORE_VOCAB_WPM ? "wpm" : "unknown";
 }
 
 /* Append a token; returns its id. */
@@ -228,7 +229,7 @@ int core_vocab_finish(struct core_vocab *v, struct bz_err *err)
     bz_assert(!p->finished);
     if (v->n_tokens <= 0)
         return bz_errf(err, BZ_EFORMAT, "vocab has no tokens");
-    if (v->kind != CORE_VOCAB_SPM && v->kind != CORE_VOCAB_BPE)
+    if (v->kind != CORE_VOCAB_SPM && v->kind != CORE_VOCAB_BPE && v->kind != CORE_VOCAB_WPM)
         return bz_errf(err, BZ_EUNSUPPORTED, "vocab kind %d not supported", v->kind);
 
     size_t cap = slots_for((size_t)v->n_tokens);
@@ -278,10 +279,12 @@ int core_vocab_finish(struct core_vocab *v, struct bz_err *err)
         }
     }
 
+    for (int id = 0; id < v->n_tokens; id++)
+        p->max_token_len = BZ_MAX(p->max_token_len, v->tokens[id].len);
     for (int b = 0; b < 256; b++) {
         char buf[8];
         int id;
-        if (v->kind == CORE_VOCAB_SPM) {
+        if (v->kind != CORE_VOCAB_BPE) {
             snprintf(buf, sizeof(buf), "<0x%02X>", b);
             id = core_vocab_find(v, buf, 6);
             if (id < 0) {
@@ -427,6 +430,8 @@ int core_vocab_from_gguf(struct core_vocab **out, const struct core_gguf *g, str
         kind = CORE_VOCAB_SPM;
     else if (model.n == 4 && memcmp(model.p, "gpt2", 4) == 0)
         kind = CORE_VOCAB_BPE;
+    else if (model.n == 4 && memcmp(model.p, "bert", 4) == 0)
+        kind = CORE_VOCAB_WPM;
     else
         return bz_errf(err, BZ_EUNSUPPORTED, "%s: tokenizer model '%.*s' not supported", file,
                        (int)BZ_MIN(model.n, 40), model.p);
@@ -498,10 +503,18 @@ int core_vocab_from_gguf(struct core_vocab **out, const struct core_gguf *g, str
         for (size_t k = 0; k < BZ_ARRAY_SIZE(bos_pres); k++)
             if (strcmp(v->pre, bos_pres[k]) == 0)
                 v->add_bos = 1;
-    } else {
+    } else if (kind == CORE_VOCAB_SPM) {
         v->bos = 1;
         v->eos = 2;
         v->unk = 0;
+    } else {
+        /* WordPiece: [CLS] text [SEP], as llama.cpp's BERT defaults */
+        v->bos = 101;
+        v->eos = 102;
+        v->unk = 100;
+        v->pad = 0;
+        v->add_bos = v->add_eos = 1;
+        v->add_space_prefix = 0;
     }
     int nt_i = v->n_tokens;
     gguf_id(g, "tokenizer.ggml.bos_token_id", nt_i, &v->bos);
@@ -509,6 +522,10 @@ int core_vocab_from_gguf(struct core_vocab **out, const struct core_gguf *g, str
     gguf_id(g, "tokenizer.ggml.unknown_token_id", nt_i, &v->unk);
     gguf_id(g, "tokenizer.ggml.padding_token_id", nt_i, &v->pad);
     gguf_id(g, "tokenizer.ggml.eot_token_id", nt_i, &v->eot);
+    if (kind == CORE_VOCAB_WPM) {
+        gguf_id(g, "tokenizer.ggml.cls_token_id", nt_i, &v->bos);
+        gguf_id(g, "tokenizer.ggml.seperator_token_id", nt_i, &v->eos);
+    }
     gguf_flag(g, "tokenizer.ggml.add_bos_token", &v->add_bos);
     gguf_flag(g, "tokenizer.ggml.add_eos_token", &v->add_eos);
     gguf_flag(g, "tokenizer.ggml.add_space_prefix", &v->add_space_prefix);

@@ -26,7 +26,8 @@ static const char usage[] =
     "\"ID<TAB>PIECE\" with the piece quoted (\\n, \\t, \\xNN for control bytes and half\n"
     "characters from byte tokens).\n"
     "  --ids      print only the ids, space separated, on one line\n"
-    "  --no-bos   do not put BOS first (default: as the vocab says)\n"
+    "  --no-bos   do not put BOS first (nor EOS last where the vocab adds one, as\n"
+    "             WordPiece's [CLS] ... [SEP]; default: as the vocab says)\n"
     "  --special  recognise control tokens such as <|im_start|> in the text\n"
     "  --json     one JSON object {\"ids\":[...],\"pieces\":[...]}\n";
 
@@ -138,7 +139,8 @@ int tui_cmd_tokenize(int argc, char **argv)
     }
     struct core_ids ids;
     core_ids_init(&ids);
-    int flags = (v->add_bos && !no_bos ? CORE_TOK_ADD_BOS : 0) | (special ? CORE_TOK_SPECIAL : 0);
+    int flags = (v->add_bos && !no_bos ? CORE_TOK_ADD_BOS : 0) |
+                (v->add_eos && !no_bos ? CORE_TOK_ADD_EOS : 0) | (special ? CORE_TOK_SPECIAL : 0);
     rc = core_tokenizer_encode(v, text.p ? text.p : "", text.len, flags, &ids, &err);
     if (rc) {
         core_ids_cleanup(&ids);

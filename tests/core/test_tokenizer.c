@@ -496,3 +496,4 @@ TEST(tokenizer_bad_llama2c_file_refused)
     ASSERT_EQ_INT(core_vocab_from_llama2c(&v, p, &err), BZ_ECORRUPT);
     ASSERT(strstr(err.msg, "out of range") != NULL);
 }
+TEST(tokenizer_vectors_bert_bge) { check_vocab_vectors("bert-bge"); }
