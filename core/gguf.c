@@ -501,7 +501,7 @@ int core_gguf_open_mem(struct core_gguf **out, const void *data, size_t n, const
 int core_gguf_open(struct core_gguf **out, const char *path, struct bz_err *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0)
         return bz_errf(err, -errno, "%s: %s", path, strerror(errno));
     struct stat st;
@@ -510,9 +510,10 @@ int core_gguf_open(struct core_gguf **out, const char *path, struct bz_err *err)
         close(fd);
         return bz_errf(err, rc, "%s: %s", path, strerror(-rc));
     }
-    if (S_ISDIR(st.st_mode)) {
+    if (!S_ISREG(st.st_mode)) {
         close(fd);
-        return bz_errf(err, BZ_EISDIR, "%s: is a directory, not a GGUF file", path);
+        return bz_errf(err, S_ISDIR(st.st_mode) ? BZ_EISDIR : BZ_EINVAL,
+                       "%s: not a regular file, so not a GGUF file", path);
     }
     if (st.st_size < 24) {
         close(fd);

@@ -418,6 +418,8 @@ int core_model_open(struct core_model **out, const char *path, struct bz_err *er
     struct stat st;
     if (stat(path, &st) != 0)
         return bz_errf(err, -errno, "%s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode))
+        return bz_errf(err, BZ_EINVAL, "%s: not a regular file or a directory", path);
     struct core_model *m = bz_calloc(1, sizeof *m);
     m->priv = bz_calloc(1, sizeof(struct model_priv));
     m->path = bz_strdup(path);

@@ -298,13 +298,13 @@ int core_safetensors_open_mem(struct core_safetensors **out, const void *data, s
 int core_safetensors_open(struct core_safetensors **out, const char *path, struct bz_err *err)
 {
     *out = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO must not block */
     if (fd < 0)
         return bz_errf(err, -errno, "%s: %s", path, strerror(errno));
     struct stat st_;
-    if (fstat(fd, &st_) < 0 || S_ISDIR(st_.st_mode) || st_.st_size < 8) {
+    if (fstat(fd, &st_) < 0 || !S_ISREG(st_.st_mode) || st_.st_size < 8) {
         close(fd);
-        return bz_errf(err, BZ_ECORRUPT, "%s: not a safetensors file (too short or a directory)",
+        return bz_errf(err, BZ_ECORRUPT, "%s: not a safetensors file (too short or not a regular file)",
                        path);
     }
     void *map = mmap(NULL, (size_t)st_.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
