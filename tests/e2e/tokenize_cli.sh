@@ -50,6 +50,29 @@ if command -v python3 >/dev/null; then
         fail "--json: $out"
 fi
 
+# chat: the model's own template recognised (Phi-3), the loss mask on the assistant
+# turn and its end token, --template override, refusals when nothing is recognised
+cat > "$tmp/chat.json" <<'JSON'
+{"messages": [{"role": "user", "content": "Hi <|end|>"},
+              {"role": "assistant", "content": "Hello there"}]}
+JSON
+out=$("$BIN" tokenize -m "$D/vocab/ggml-vocab-phi-3.gguf" --chat "$tmp/chat.json" 2>"$tmp/err")
+printf '%s\n' "$out"
+grep -q "template phi3 (the model's own)" "$tmp/err" || fail "template not reported"
+[ "$(grep -c '^32007' <<<"$out")" = 2 ] || fail "<|end|> in user content must stay text"
+[ "$(tail -1 <<<"$out")" = "$(printf '32007\t1\t"<|end|>"')" ] || fail "end token not in mask"
+grep -qP '^15043\t1\t" Hello"$' <<<"$out" || fail "assistant token not masked"
+grep -qP '^32010\t0\t' <<<"$out" || fail "user header masked"
+got=$("$BIN" tokenize -m "$D/vocab/ggml-vocab-gpt-2.gguf" --chat "$tmp/chat.json" \
+    --template alpaca --ids)
+[ -n "$got" ] || fail "--template alpaca gave nothing"
+set +e
+"$BIN" tokenize -m "$D/vocab/ggml-vocab-gpt-2.gguf" --chat "$tmp/chat.json" 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "no chat template" "$tmp/err" || fail "missing template not reported"
+"$BIN" tokenize -m "$D/vocab/ggml-vocab-gpt-2.gguf" --chat "$tmp/chat.json" --template x 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "unknown template 'x'" "$tmp/err" || fail "bad --template: $(cat "$tmp/err")"
+set -e
+
 # refusals
 set +e
 "$BIN" tokenize "text" 2>/dev/null; [ $? -eq 2 ] || fail "no -m should exit 2"
