@@ -27,6 +27,7 @@ static const char *const vtype_names[] = {
     "u8", "i8", "u16", "i16", "u32", "i32", "f32", "bool", "str", "arr", "u64", "i64", "f64",
 };
 
+/* Size of a fixed-size metadata value type; 0 for strings, arrays, unknown ids. */
 size_t core_gguf_vtype_size(int type)
 {
     switch (type) {
@@ -38,6 +39,7 @@ size_t core_gguf_vtype_size(int type)
     }
 }
 
+/* Short name of a metadata value type ("u32", "str"); "?" for unknown ids. */
 const char *core_gguf_vtype_name(int type)
 {
     if (type >= 0 && type < (int)BZ_ARRAY_SIZE(vtype_names))
@@ -60,24 +62,22 @@ static int vtype_is_float(int t)
 /* Read one integer element as a sign-aware pair: *neg set for negative values. */
 static void read_int(int t, const uint8_t *p, uint64_t *mag, int *neg)
 {
-    *neg = 0;
+    int64_t s = 0;
+    uint64_t u = 0;
+    int is_signed = 1;
     switch (t) {
-    case CORE_GGUF_UINT8: case CORE_GGUF_BOOL: *mag = p[0]; return;
-    case CORE_GGUF_INT8: { int8_t v; memcpy(&v, p, 1); *neg = v < 0; *mag = (uint64_t)(v < 0 ? -(int64_t)v : v); return; }
-    case CORE_GGUF_UINT16: { uint16_t v; memcpy(&v, p, 2); *mag = v; return; }
-    case CORE_GGUF_INT16: { int16_t v; memcpy(&v, p, 2); *neg = v < 0; *mag = (uint64_t)(v < 0 ? -(int64_t)v : v); return; }
-    case CORE_GGUF_UINT32: { uint32_t v; memcpy(&v, p, 4); *mag = v; return; }
-    case CORE_GGUF_INT32: { int32_t v; memcpy(&v, p, 4); *neg = v < 0; *mag = (uint64_t)(v < 0 ? -(int64_t)v : v); return; }
-    case CORE_GGUF_UINT64: { uint64_t v; memcpy(&v, p, 8); *mag = v; return; }
-    case CORE_GGUF_INT64: {
-        int64_t v;
-        memcpy(&v, p, 8);
-        *neg = v < 0;
-        *mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-        return;
+    case CORE_GGUF_UINT8: case CORE_GGUF_BOOL: u = p[0]; is_signed = 0; break;
+    case CORE_GGUF_UINT16: { uint16_t v; memcpy(&v, p, 2); u = v; is_signed = 0; break; }
+    case CORE_GGUF_UINT32: { uint32_t v; memcpy(&v, p, 4); u = v; is_signed = 0; break; }
+    case CORE_GGUF_UINT64: memcpy(&u, p, 8); is_signed = 0; break;
+    case CORE_GGUF_INT8: { int8_t v; memcpy(&v, p, 1); s = v; break; }
+    case CORE_GGUF_INT16: { int16_t v; memcpy(&v, p, 2); s = v; break; }
+    case CORE_GGUF_INT32: { int32_t v; memcpy(&v, p, 4); s = v; break; }
+    case CORE_GGUF_INT64: memcpy(&s, p, 8); break;
+    default: is_signed = 0; break;
     }
-    default: *mag = 0; return;
-    }
+    *neg = is_signed && s < 0;
+    *mag = !is_signed ? u : s < 0 ? (uint64_t)0 - (uint64_t)s : (uint64_t)s;
 }
 
 static double read_num(int t, const uint8_t *p)
@@ -100,6 +100,7 @@ static double read_num(int t, const uint8_t *p)
     return neg ? -(double)mag : (double)mag;
 }
 
+/* Element i of a numeric kv as a double; 0 for non-numeric kvs or i out of range. */
 double core_gguf_kv_num(const struct core_gguf_kv *kv, uint64_t i)
 {
     int t = kv->type == CORE_GGUF_ARRAY ? kv->arr_type : kv->type;
@@ -158,11 +159,13 @@ static const struct core_gguf_tensor *t_lookup(const struct core_gguf *g, const 
     }
 }
 
+/* A kv by key (hash lookup); borrowed from g, NULL when absent. */
 const struct core_gguf_kv *core_gguf_find(const struct core_gguf *g, const char *key)
 {
     return kv_lookup(g, key, strlen(key));
 }
 
+/* A tensor info by name (hash lookup); borrowed from g, NULL when absent. */
 const struct core_gguf_tensor *core_gguf_tensor(const struct core_gguf *g, const char *name)
 {
     return t_lookup(g, name);
@@ -486,6 +489,7 @@ static int open_common(struct core_gguf *g, struct core_gguf **out, struct bz_er
     return 0;
 }
 
+/* Validate a GGUF image in caller memory (borrowed); see gguf.h. */
 int core_gguf_open_mem(struct core_gguf **out, const void *data, size_t n, const char *name,
                        struct bz_err *err)
 {
@@ -498,6 +502,7 @@ int core_gguf_open_mem(struct core_gguf **out, const void *data, size_t n, const
     return open_common(g, out, err);
 }
 
+/* Map and validate a GGUF file; the reader owns the mapping until close. */
 int core_gguf_open(struct core_gguf **out, const char *path, struct bz_err *err)
 {
     *out = NULL;
@@ -536,6 +541,7 @@ int core_gguf_open(struct core_gguf **out, const char *path, struct bz_err *err)
     return open_common(g, out, err);
 }
 
+/* Unmap and free everything the reader owns; takes NULL. */
 void core_gguf_close(struct core_gguf *g)
 {
     if (!g)
@@ -577,6 +583,7 @@ static int type_err(const struct core_gguf *g, const char *key, const struct cor
                    kv->type == CORE_GGUF_ARRAY ? core_gguf_vtype_name(kv->arr_type) : "", want);
 }
 
+/* An integer kv that fits u32; BZ_ENOTFOUND / BZ_EFORMAT / BZ_ERANGE otherwise. */
 int core_gguf_get_u32(const struct core_gguf *g, const char *key, uint32_t *out,
                       struct bz_err *err)
 {
@@ -596,6 +603,7 @@ int core_gguf_get_u32(const struct core_gguf *g, const char *key, uint32_t *out,
     return 0;
 }
 
+/* An integer kv that fits i64; BZ_ENOTFOUND / BZ_EFORMAT / BZ_ERANGE otherwise. */
 int core_gguf_get_i64(const struct core_gguf *g, const char *key, int64_t *out,
                       struct bz_err *err)
 {
@@ -615,6 +623,7 @@ int core_gguf_get_i64(const struct core_gguf *g, const char *key, int64_t *out,
     return 0;
 }
 
+/* A numeric kv (float or integer) as a double. */
 int core_gguf_get_f64(const struct core_gguf *g, const char *key, double *out,
                       struct bz_err *err)
 {
@@ -628,6 +637,7 @@ int core_gguf_get_f64(const struct core_gguf *g, const char *key, double *out,
     return 0;
 }
 
+/* A numeric kv (float or integer) as a float. */
 int core_gguf_get_f32(const struct core_gguf *g, const char *key, float *out,
                       struct bz_err *err)
 {
@@ -638,6 +648,7 @@ int core_gguf_get_f32(const struct core_gguf *g, const char *key, float *out,
     return rc;
 }
 
+/* A bool (or integer) kv as 0/1. */
 int core_gguf_get_bool(const struct core_gguf *g, const char *key, int *out,
                        struct bz_err *err)
 {
@@ -651,6 +662,7 @@ int core_gguf_get_bool(const struct core_gguf *g, const char *key, int *out,
     return 0;
 }
 
+/* A string kv, borrowed from the mapping (not NUL-terminated). */
 int core_gguf_get_str(const struct core_gguf *g, const char *key, struct core_gguf_str *out,
                       struct bz_err *err)
 {
@@ -664,6 +676,7 @@ int core_gguf_get_str(const struct core_gguf *g, const char *key, struct core_gg
     return 0;
 }
 
+/* A string kv copied and NUL-terminated (caller frees); refuses embedded NULs. */
 int core_gguf_get_strdup(const struct core_gguf *g, const char *key, char **out,
                          struct bz_err *err)
 {
@@ -683,6 +696,7 @@ int core_gguf_get_strdup(const struct core_gguf *g, const char *key, char **out,
     return 0;
 }
 
+/* An array-of-strings kv; the (pointer, length) table is borrowed from g. */
 int core_gguf_get_arr_str(const struct core_gguf *g, const char *key,
                           const struct core_gguf_str **out, uint64_t *n, struct bz_err *err)
 {
@@ -711,6 +725,7 @@ static int get_num_arr(const struct core_gguf *g, const char *key,
     return 0;
 }
 
+/* A numeric array kv converted to a new float array (caller frees). */
 int core_gguf_get_arr_f32(const struct core_gguf *g, const char *key, float **out,
                           uint64_t *n, struct bz_err *err)
 {
@@ -728,6 +743,7 @@ int core_gguf_get_arr_f32(const struct core_gguf *g, const char *key, float **ou
     return 0;
 }
 
+/* An integer array kv converted to a new int32 array (caller frees). */
 int core_gguf_get_arr_i32(const struct core_gguf *g, const char *key, int32_t **out,
                           uint64_t *n, struct bz_err *err)
 {
@@ -779,6 +795,7 @@ struct core_gguf_writer {
     void *progress_ctx;
 };
 
+/* Call fn after each tensor written; nonzero from fn cancels. */
 void core_gguf_writer_set_progress(struct core_gguf_writer *w, core_gguf_progress_fn fn,
                                    void *ctx)
 {
@@ -786,6 +803,7 @@ void core_gguf_writer_set_progress(struct core_gguf_writer *w, core_gguf_progres
     w->progress_ctx = ctx;
 }
 
+/* An empty writer: no metadata, no tensors, alignment 32. Caller frees. */
 struct core_gguf_writer *core_gguf_writer_new(void)
 {
     struct core_gguf_writer *w = bz_calloc(1, sizeof *w);
@@ -794,6 +812,7 @@ struct core_gguf_writer *core_gguf_writer_new(void)
     return w;
 }
 
+/* Free the writer and its copies; borrowed tensor data is untouched. Takes NULL. */
 void core_gguf_writer_free(struct core_gguf_writer *w)
 {
     if (!w)
@@ -851,6 +870,7 @@ static int set_scalar(struct core_gguf_writer *w, const char *key, int type, con
     return 0;
 }
 
+/* Scalar setters: one kv of the named type; BZ_EINVAL for a repeated key. */
 int core_gguf_writer_set_u8(struct core_gguf_writer *w, const char *key, uint8_t v)
 { return set_scalar(w, key, CORE_GGUF_UINT8, &v); }
 int core_gguf_writer_set_i8(struct core_gguf_writer *w, const char *key, int8_t v)
@@ -872,12 +892,14 @@ int core_gguf_writer_set_i64(struct core_gguf_writer *w, const char *key, int64_
 int core_gguf_writer_set_f64(struct core_gguf_writer *w, const char *key, double v)
 { return set_scalar(w, key, CORE_GGUF_FLOAT64, &v); }
 
+/* A bool kv (stored as one byte, 0 or 1). */
 int core_gguf_writer_set_bool(struct core_gguf_writer *w, const char *key, int v)
 {
     uint8_t b = v != 0;
     return set_scalar(w, key, CORE_GGUF_BOOL, &b);
 }
 
+/* A string kv of n bytes (copied; may hold any bytes). */
 int core_gguf_writer_set_strn(struct core_gguf_writer *w, const char *key, const char *s,
                               size_t n)
 {
@@ -888,11 +910,13 @@ int core_gguf_writer_set_strn(struct core_gguf_writer *w, const char *key, const
     return 0;
 }
 
+/* A NUL-terminated string kv (copied). */
 int core_gguf_writer_set_str(struct core_gguf_writer *w, const char *key, const char *s)
 {
     return core_gguf_writer_set_strn(w, key, s, strlen(s));
 }
 
+/* A numeric array kv of n elements of elem_type (copied). */
 int core_gguf_writer_set_arr(struct core_gguf_writer *w, const char *key, int elem_type,
                              const void *data, uint64_t n)
 {
@@ -908,6 +932,7 @@ int core_gguf_writer_set_arr(struct core_gguf_writer *w, const char *key, int el
     return 0;
 }
 
+/* An array-of-strings kv (copied); lens NULL means NUL-terminated strings. */
 int core_gguf_writer_set_arr_str(struct core_gguf_writer *w, const char *key,
                                  const char *const *strs, const size_t *lens, uint64_t n)
 {
@@ -921,6 +946,7 @@ int core_gguf_writer_set_arr_str(struct core_gguf_writer *w, const char *key,
     return 0;
 }
 
+/* Copy a reader kv as is (any type); general.alignment also sets the alignment. */
 int core_gguf_writer_copy_kv(struct core_gguf_writer *w, const struct core_gguf_kv *kv)
 {
     int is_align = kv->key.n == 17 && memcmp(kv->key.p, "general.alignment", 17) == 0;
@@ -945,6 +971,7 @@ int core_gguf_writer_copy_kv(struct core_gguf_writer *w, const struct core_gguf_
     return 0;
 }
 
+/* Tensor data alignment, a power of two; BZ_EINVAL after general.alignment. */
 int core_gguf_writer_set_alignment(struct core_gguf_writer *w, uint32_t alignment)
 {
     if (alignment == 0 || (alignment & (alignment - 1)) != 0 || w->has_alignment_key)
@@ -995,6 +1022,7 @@ static int add_tensor(struct core_gguf_writer *w, const char *name, int type, in
     return 0;
 }
 
+/* A tensor whose bytes are borrowed until the write returns. */
 int core_gguf_writer_add_tensor(struct core_gguf_writer *w, const char *name, int type,
                                 int n_dims, const int64_t *ne, const void *data,
                                 struct bz_err *err)
@@ -1006,6 +1034,7 @@ int core_gguf_writer_add_tensor(struct core_gguf_writer *w, const char *name, in
     return rc;
 }
 
+/* A tensor whose bytes fill() produces at write time (one at a time). */
 int core_gguf_writer_add_tensor_fn(struct core_gguf_writer *w, const char *name, int type,
                                    int n_dims, const int64_t *ne, core_gguf_fill_fn fill,
                                    void *ctx, struct bz_err *err)
@@ -1134,12 +1163,14 @@ static int emit(struct core_gguf_writer *w, struct sink *k, struct bz_err *err)
     return rc;
 }
 
+/* The whole file image appended to out (tests, in-memory metadata). */
 int core_gguf_writer_to_buf(struct core_gguf_writer *w, struct bz_buf *out, struct bz_err *err)
 {
     struct sink k = {-1, out, "(memory)"};
     return emit(w, &k, err);
 }
 
+/* Stream the file to path.tmp.PID, fsync, rename over path, fsync the directory. */
 int core_gguf_writer_write(struct core_gguf_writer *w, const char *path, struct bz_err *err)
 {
     char *tmp = bz_asprintf("%s.tmp.%ld", path, (long)getpid());

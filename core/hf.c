@@ -524,6 +524,7 @@ static int load_metadata(struct core_model *m, const char *dir, struct bz_err *e
     return rc;
 }
 
+/* Fill m from a Hugging Face directory (config.json, safetensors, tokenizer). */
 int core_hf_load(struct core_model *m, const char *dir, struct bz_err *err)
 {
     m->format = "hf";

@@ -224,6 +224,7 @@ static int load_metadata(struct core_model *m, const char *path, int n_vocab,
 
 /* ---------------------------------------------------------------- checkpoint */
 
+/* Fill m from a llama2.c legacy checkpoint (mapped) and its tokenizer.bin. */
 int core_llama2c_load(struct core_model *m, const char *path, struct bz_err *err)
 {
     const uint8_t *base = NULL;

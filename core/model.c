@@ -70,18 +70,21 @@ static const struct type_info *type_find(int type)
     return NULL;
 }
 
+/* Bytes per block of a ggml type; 0 when unknown. */
 size_t core_type_block_bytes(int type)
 {
     const struct type_info *t = type_find(type);
     return t ? t->block_bytes : 0;
 }
 
+/* Elements per block of a ggml type; 0 when unknown. */
 int core_type_block_elems(int type)
 {
     const struct type_info *t = type_find(type);
     return t ? t->block_elems : 0;
 }
 
+/* Name of a ggml type ("Q4_K"); "?" when unknown. */
 const char *core_type_name(int type)
 {
     const struct type_info *t = type_find(type);
@@ -109,6 +112,7 @@ struct model_priv {
     size_t n, cap;
 };
 
+/* Register fn(p) to run at core_model_free, last registered first. */
 void core_model__defer(struct core_model *m, void (*fn)(void *), void *p)
 {
     struct model_priv *pv = m->priv;
@@ -119,6 +123,7 @@ void core_model__defer(struct core_model *m, void (*fn)(void *), void *p)
     pv->d[pv->n++] = (struct defer){fn, p};
 }
 
+/* Run the deferred releases (mmaps, slabs, readers) and free the model. Takes NULL. */
 void core_model_free(struct core_model *m)
 {
     if (!m)
@@ -142,6 +147,7 @@ void core_model_free(struct core_model *m)
 
 /* ---------------------------------------------------------------- tensors */
 
+/* Number of elements of a tensor. */
 int64_t core_tensor_nelems(const struct core_tensor *t)
 {
     int64_t n = 1;
@@ -150,6 +156,7 @@ int64_t core_tensor_nelems(const struct core_tensor *t)
     return n;
 }
 
+/* A tensor by GGUF name (linear search); borrowed, NULL when absent. */
 struct core_tensor *core_model_tensor(const struct core_model *m, const char *name)
 {
     for (int i = 0; i < m->n_tensors; i++)
@@ -158,6 +165,7 @@ struct core_tensor *core_model_tensor(const struct core_model *m, const char *na
     return NULL;
 }
 
+/* Elements over all tensors (a tied output counts once). */
 uint64_t core_model_params(const struct core_model *m)
 {
     uint64_t n = 0;
@@ -201,6 +209,7 @@ static int want(struct core_model *m, struct core_tensor **out, int optional, in
     return 0;
 }
 
+/* Resolve the named roles and check every shape and type against cfg. */
 int core_model__bind(struct core_model *m, struct bz_err *err)
 {
     struct core_model_config *c = &m->cfg;
@@ -412,6 +421,7 @@ static int load_gguf(struct core_model *m, const char *path, struct bz_err *err)
 
 /* ---------------------------------------------------------------- open */
 
+/* Open a GGUF file, llama2.c checkpoint or HF directory; see model.h. */
 int core_model_open(struct core_model **out, const char *path, struct bz_err *err)
 {
     *out = NULL;
@@ -479,7 +489,8 @@ static int save_fill(void *ctx, void *dst, size_t nbytes, struct bz_err *err)
         return 0;
     }
     int64_t row = t->ne[0], rows = core_tensor_nelems(t) / row;
-    size_t in_row = core_quant_row_bytes(t->type, row), out_row = core_quant_row_bytes(s->type, row);
+    size_t in_row = core_quant_row_bytes(t->type, row);
+    size_t out_row = core_quant_row_bytes(s->type, row);
     float *buf = malloc((size_t)row * sizeof *buf);
     if (!buf)
         return bz_errf(err, BZ_ENOMEM, "tensor '%s': no memory for a row", t->name);
@@ -507,12 +518,14 @@ static int skip_key(const struct core_gguf_kv *kv, const char *arch)
     return kv->key.n > an && memcmp(kv->key.p, arch, an) == 0 && kv->key.p[an] == '.';
 }
 
+/* Write m as GGUF with matrices in type; see model.h. */
 int core_model_save_gguf(const struct core_model *m, const char *path, int type,
                          struct bz_buf *report, struct bz_err *err)
 {
     return core_model_save_gguf_progress(m, path, type, report, NULL, NULL, err);
 }
 
+/* core_model_save_gguf with a progress callback per tensor. */
 int core_model_save_gguf_progress(const struct core_model *m, const char *path, int type,
                                   struct bz_buf *report,
                                   int (*fn)(void *ctx, uint64_t done, uint64_t total),

@@ -32,6 +32,7 @@ static inline uint32_t f32_bits(float f)
     return w;
 }
 
+/* IEEE half to float, exact (subnormals, inf, NaN kept). */
 float core_quant_f16_to_f32(uint16_t h)
 {
     /* Maratyszcza's branch-light conversion, as in ggml. */
@@ -46,6 +47,7 @@ float core_quant_f16_to_f32(uint16_t h)
     return bits_f32(sign | (two_w < cutoff ? f32_bits(denormalized) : f32_bits(normalized)));
 }
 
+/* Float to IEEE half, round to nearest even, overflow to inf, NaN stays NaN. */
 uint16_t core_quant_f32_to_f16(float f)
 {
     float base = (fabsf(f) * 0x1.0p+112f) * 0x1.0p-110f;
@@ -63,11 +65,13 @@ uint16_t core_quant_f32_to_f16(float f)
     return (uint16_t)((sign >> 16) | (shl1_w > 0xFF000000u ? 0x7E00u : nonsign));
 }
 
+/* bfloat16 to float, exact. */
 float core_quant_bf16_to_f32(uint16_t h)
 {
     return bits_f32((uint32_t)h << 16);
 }
 
+/* Float to bfloat16, round to nearest even, NaN kept quiet. */
 uint16_t core_quant_f32_to_bf16(float f)
 {
     uint32_t u = f32_bits(f);
@@ -336,6 +340,7 @@ static void dq_q8_k(const uint8_t *b, float *y, int64_t nb)
 
 /* ---------------------------------------------------------------- rows */
 
+/* Bytes of n elements of type; 0 for unknown types or partial blocks. */
 size_t core_quant_row_bytes(int type, int64_t n)
 {
     size_t bb = core_type_block_bytes(type);
@@ -345,6 +350,7 @@ size_t core_quant_row_bytes(int type, int64_t n)
     return (size_t)(n / be) * bb;
 }
 
+/* Whether core_dequant_row handles type. */
 int core_quant_can_dequant(int type)
 {
     switch (type) {
@@ -358,12 +364,14 @@ int core_quant_can_dequant(int type)
     }
 }
 
+/* Whether core_quant_row handles type. */
 int core_quant_can_quant(int type)
 {
     return type == CORE_TYPE_F32 || type == CORE_TYPE_F16 || type == CORE_TYPE_BF16 ||
            type == CORE_TYPE_Q8_0;
 }
 
+/* Reference dequantization of n elements; thread-safe (the F16 table is built once). */
 int core_dequant_row(int type, const void *src, float *dst, int64_t n)
 {
     if (!core_quant_can_dequant(type))
@@ -424,6 +432,7 @@ static void q_q8_0(const float *x, uint8_t *b, int64_t nb)
     }
 }
 
+/* Reference quantization of n floats to type (F32, F16, BF16, Q8_0); thread-safe. */
 int core_quant_row(int type, const float *src, void *dst, int64_t n)
 {
     if (!core_quant_can_quant(type))

@@ -32,16 +32,19 @@ static const struct {
     [CORE_ST_F8_E5M2] = {"F8_E5M2", 1},
 };
 
+/* Bytes per element of a safetensors dtype; 0 when unknown. */
 size_t core_safetensors_dtype_size(int dtype)
 {
     return dtype >= 0 && dtype < (int)BZ_ARRAY_SIZE(dtypes) ? dtypes[dtype].size : 0;
 }
 
+/* Name of a safetensors dtype ("BF16"); "?" when unknown. */
 const char *core_safetensors_dtype_name(int dtype)
 {
     return dtype >= 0 && dtype < (int)BZ_ARRAY_SIZE(dtypes) ? dtypes[dtype].name : "?";
 }
 
+/* A safetensors dtype from its name; -1 when unknown. */
 int core_safetensors_dtype_from_name(const char *name)
 {
     for (size_t i = 0; i < BZ_ARRAY_SIZE(dtypes); i++)
@@ -67,6 +70,7 @@ struct st_priv {
     size_t map_len;
 };
 
+/* Unmap and free everything the reader owns; takes NULL. */
 void core_safetensors_close(struct core_safetensors *st)
 {
     if (!st)
@@ -284,6 +288,7 @@ static int finish_open(struct core_safetensors *st, struct core_safetensors **ou
     return 0;
 }
 
+/* Validate a safetensors image in caller memory (borrowed). */
 int core_safetensors_open_mem(struct core_safetensors **out, const void *data, size_t n,
                               const char *name, struct bz_err *err)
 {
@@ -295,6 +300,7 @@ int core_safetensors_open_mem(struct core_safetensors **out, const void *data, s
     return finish_open(st, out, err);
 }
 
+/* Map and validate a safetensors file; the reader owns the mapping. */
 int core_safetensors_open(struct core_safetensors **out, const char *path, struct bz_err *err)
 {
     *out = NULL;
@@ -304,7 +310,8 @@ int core_safetensors_open(struct core_safetensors **out, const char *path, struc
     struct stat st_;
     if (fstat(fd, &st_) < 0 || !S_ISREG(st_.st_mode) || st_.st_size < 8) {
         close(fd);
-        return bz_errf(err, BZ_ECORRUPT, "%s: not a safetensors file (too short or not a regular file)",
+        return bz_errf(err, BZ_ECORRUPT,
+                       "%s: not a safetensors file (too short or not a regular file)",
                        path);
     }
     void *map = mmap(NULL, (size_t)st_.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -323,6 +330,7 @@ int core_safetensors_open(struct core_safetensors **out, const char *path, struc
     return finish_open(st, out, err);
 }
 
+/* A tensor by name (linear search); borrowed, NULL when absent. */
 const struct core_safetensors_tensor *core_safetensors_find(const struct core_safetensors *st,
                                                             const char *name)
 {
@@ -332,6 +340,7 @@ const struct core_safetensors_tensor *core_safetensors_find(const struct core_sa
     return NULL;
 }
 
+/* A __metadata__ value by key; borrowed, NULL when absent. */
 const char *core_safetensors_meta(const struct core_safetensors *st, const char *key)
 {
     for (int i = 0; i < st->n_meta; i++)
@@ -357,11 +366,13 @@ struct core_safetensors_writer {
     size_t nm;
 };
 
+/* An empty safetensors writer. Caller frees. */
 struct core_safetensors_writer *core_safetensors_writer_new(void)
 {
     return bz_calloc(1, sizeof(struct core_safetensors_writer));
 }
 
+/* Free the writer and its copies (not the borrowed data); takes NULL. */
 void core_safetensors_writer_free(struct core_safetensors_writer *w)
 {
     if (!w)
@@ -378,6 +389,7 @@ void core_safetensors_writer_free(struct core_safetensors_writer *w)
     free(w);
 }
 
+/* A tensor (row-major shape) whose bytes are borrowed until the write. */
 int core_safetensors_writer_add(struct core_safetensors_writer *w, const char *name, int dtype,
                                 int n_dims, const int64_t *shape, const void *data,
                                 struct bz_err *err)
@@ -412,6 +424,7 @@ int core_safetensors_writer_add(struct core_safetensors_writer *w, const char *n
     return 0;
 }
 
+/* A __metadata__ string pair (copied); BZ_EINVAL for a repeated key. */
 int core_safetensors_writer_set_meta(struct core_safetensors_writer *w, const char *key,
                                      const char *value)
 {
@@ -441,6 +454,7 @@ static int write_all(int fd, const void *p, size_t n, const char *path, struct b
     return 0;
 }
 
+/* Header (padded to 8) and data to path.tmp.PID, fsync, rename. */
 int core_safetensors_writer_write(struct core_safetensors_writer *w, const char *path,
                                   struct bz_err *err)
 {

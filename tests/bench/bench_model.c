@@ -48,8 +48,8 @@ static void fill_random(int type, uint8_t *p, size_t n)
             }
             break;
         case CORE_TYPE_F16: case CORE_TYPE_BF16: {
-            uint16_t v = type == CORE_TYPE_F16 ? core_quant_f32_to_f16((float)(next() % 1000) / 999)
-                                               : core_quant_f32_to_bf16((float)(next() % 1000) / 999);
+            float x = (float)(next() % 1000) / 999;
+            uint16_t v = type == CORE_TYPE_F16 ? core_quant_f32_to_f16(x) : core_quant_f32_to_bf16(x);
             memcpy(p + b, &v, 2);
             break;
         }

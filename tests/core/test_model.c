@@ -158,8 +158,8 @@ TEST(model_hf_dir_unpermutes_to_gguf_layout)
     char *p = bz_path_join(dir, "model-00001-of-00002.safetensors");
     ASSERT_OK(core_safetensors_open(&st, p, &e), &e);
     free(p);
-    const struct core_safetensors_tensor *q = core_safetensors_find(st,
-                                                                    "model.layers.0.self_attn.q_proj.weight");
+    const struct core_safetensors_tensor *q;
+    q = core_safetensors_find(st, "model.layers.0.self_attn.q_proj.weight");
     ASSERT(q != NULL);
     ASSERT(memcmp(q->data, g->layers[0].wq->data, q->nbytes) != 0);
     core_safetensors_close(st);

@@ -234,7 +234,8 @@ TEST(quant_q8_0_round_trip)
         for (int j = 0; j < 32; j++)
             amax = fmaxf(amax, fabsf(x[blk * 32 + j]));
         for (int j = 0; j < 32; j++)
-            ASSERT_NEAR(y[blk * 32 + j], x[blk * 32 + j], amax / 127 * 0.6); /* half a step + the f16 scale rounding */
+            /* half a step + the f16 rounding of the scale */
+            ASSERT_NEAR(y[blk * 32 + j], x[blk * 32 + j], amax / 127 * 0.6);
     }
     /* an all-zero block has d = 0 and dequantizes to zeros */
     float z[32] = {0};
