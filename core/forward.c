@@ -199,13 +199,26 @@ int core_forward_new(struct core_forward **out, const struct core_model *m,
      * scaling factor. */
     float scale = c->rope_scale > 0 ? c->rope_scale : 1.0f;
     float theta = c->rope_theta > 0 ? c->rope_theta : 10000.0f;
+    float *factors = NULL; /* Llama 3.1 per-frequency divisors (rope_freqs), as llama.cpp */
+    if (m->rope_freqs) {
+        factors = bz_malloc((size_t)f->HS / 2 * sizeof(float));
+        rc = fw_small(factors, m->rope_freqs, "rope_freqs", f->HS / 2, err);
+        if (rc) {
+            free(factors);
+            core_forward_free(f);
+            return rc;
+        }
+    }
     for (int pos = 0; pos < n_ctx; pos++)
         for (int i = 0; i < f->HS / 2; i++) {
             float freq = 1.0f / powf(theta, (float)(2 * i) / (float)f->HS);
+            if (factors)
+                freq /= factors[i];
             float val = (float)pos / scale * freq;
             f->rope_cos[(size_t)pos * (f->HS / 2) + i] = cosf(val);
             f->rope_sin[(size_t)pos * (f->HS / 2) + i] = sinf(val);
         }
+    free(factors);
     *out = f;
     return 0;
 }

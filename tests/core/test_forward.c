@@ -173,11 +173,15 @@ static void ref_rmsnorm(double *o, const double *x, const float *w, int C, doubl
         o[i] = w[i] * x[i] * ss;
 }
 
+static const float *ref_freq_factors; /* rope_freqs of the model under test, or NULL */
+
 static void ref_rope(double *v, int nh, int HS, int pos, const struct core_model_config *c)
 {
     for (int h = 0; h < nh; h++)
         for (int i = 0; i < HS / 2; i++) {
             double ang = pos / (double)c->rope_scale * pow(c->rope_theta, -2.0 * i / HS);
+            if (ref_freq_factors)
+                ang /= ref_freq_factors[i];
             int a = c->rope_mode == CORE_ROPE_NEOX ? i : 2 * i;
             int b = c->rope_mode == CORE_ROPE_NEOX ? i + HS / 2 : 2 * i + 1;
             double x0 = v[h * HS + a], x1 = v[h * HS + b];
@@ -447,6 +451,25 @@ TEST(forward_lora_matches_merged_reference)
         free(lora.pairs[i].b);
     }
     free(lora.pairs);
+    tm_free(tm);
+}
+
+/* Llama 3.1's per-frequency RoPE factors divide the frequencies. */
+TEST(forward_rope_freq_factors)
+{
+    struct tm *tm = tm_new(cfg_llama(), CORE_TYPE_F32, 13);
+    struct core_tensor *rf = tm_tensor(tm, "rope_freqs.weight", CORE_TYPE_F32, 8, 1, 2.5f, 1.5f);
+    tm->m.rope_freqs = rf;
+    ref_freq_factors = tm_deq(tm, rf);
+    check_model(tm, NULL, 20, 2e-5, NULL);
+    /* and they matter: without them the reference differs */
+    int tok[8];
+    random_tokens(tok, 8, 101, 1);
+    float a[8 * 101], b[8 * 101];
+    ref_forward(tm, NULL, tok, 8, a);
+    ref_freq_factors = NULL;
+    ref_forward(tm, NULL, tok, 8, b);
+    ASSERT(max_abs_diff(a, b, 8 * 101) > 1e-3);
     tm_free(tm);
 }
 
