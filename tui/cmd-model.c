@@ -151,9 +151,9 @@ static int info(const char *path, int json, int list)
         bz_buf_puts(&b, "},\"tokenizer\":");
         if (v) {
             bz_buf_printf(&b, "{\"kind\":\"%s\",\"n_tokens\":%d,\"bos\":%d,\"eos\":%d,"
-                          "\"unk\":%d,\"pad\":%d,\"add_bos\":%s",
+                          "\"unk\":%d,\"pad\":%d,\"eot\":%d,\"add_bos\":%s",
                           core_vocab_kind_name(v->kind), v->n_tokens, v->bos, v->eos, v->unk,
-                          v->pad, v->add_bos ? "true" : "false");
+                          v->pad, v->eot, v->add_bos ? "true" : "false");
             json_kv_str(&b, "bos_text", tok_text(v, v->bos));
             json_kv_str(&b, "eos_text", tok_text(v, v->eos));
             json_kv_str(&b, "pre", v->pre[0] ? v->pre : NULL);
@@ -209,9 +209,14 @@ static int info(const char *path, int json, int list)
         if (v) {
             bz_buf_printf(&b, "tokenizer  %s, %d tokens%s%s\n", core_vocab_kind_name(v->kind),
                           v->n_tokens, v->pre[0] ? ", pre " : "", v->pre);
-            bz_buf_printf(&b, "special    bos %d '%s', eos %d '%s', unk %d '%s'%s\n", v->bos,
+            bz_buf_printf(&b, "special    bos %d '%s', eos %d '%s', unk %d '%s'", v->bos,
                           tok_text(v, v->bos), v->eos, tok_text(v, v->eos), v->unk,
-                          tok_text(v, v->unk), v->add_bos ? ", adds bos" : "");
+                          tok_text(v, v->unk));
+            if (v->eot >= 0 && v->eot != v->eos)
+                bz_buf_printf(&b, ", eot %d '%s'", v->eot, tok_text(v, v->eot));
+            if (v->pad >= 0)
+                bz_buf_printf(&b, ", pad %d '%s'", v->pad, tok_text(v, v->pad));
+            bz_buf_puts(&b, v->add_bos ? "; adds bos\n" : "\n");
         } else {
             bz_buf_printf(&b, "tokenizer  %s, %llu tokens (raw metadata; %s)\n", rawmodel,
                           (unsigned long long)rawn, bz_err_msg(&verr, vrc));

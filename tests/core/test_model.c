@@ -413,3 +413,48 @@ TEST(model_save_gguf_round_trips)
     core_model_free(l);
     core_model_free(g);
 }
+
+/* Hostile hyper-parameters in an otherwise valid GGUF are refused before any
+ * allocation they would size. */
+TEST(model_refuses_hostile_hparams)
+{
+    struct {
+        const char *key;
+        uint32_t v;
+        const char *want;
+    } cases[] = {
+        {"llama.block_count", 4000000000u, "too large"},
+        {"llama.block_count", 100000, "layers"},
+        {"llama.attention.head_count", 0, "heads"},
+        {"llama.attention.head_count_kv", 3, "not a multiple"},
+        {"llama.embedding_length", 65, "tensor 'token_embd.weight' has shape"},
+        {"llama.rope.dimension_count", 4, "partial RoPE"},
+    };
+    for (size_t k = 0; k < BZ_ARRAY_SIZE(cases); k++) {
+        struct core_gguf_writer *w = core_gguf_writer_new();
+        core_gguf_writer_set_str(w, "general.architecture", "llama");
+        const char *keys[] = {"llama.block_count", "llama.attention.head_count",
+                              "llama.attention.head_count_kv", "llama.embedding_length",
+                              "llama.rope.dimension_count"};
+        uint32_t vals[] = {1, 8, 4, 64, 8};
+        for (size_t i = 0; i < BZ_ARRAY_SIZE(keys); i++)
+            core_gguf_writer_set_u32(w, keys[i],
+                                     strcmp(keys[i], cases[k].key) == 0 ? cases[k].v : vals[i]);
+        core_gguf_writer_set_u32(w, "llama.feed_forward_length", 172);
+        core_gguf_writer_set_u32(w, "llama.context_length", 64);
+        core_gguf_writer_set_f32(w, "llama.attention.layer_norm_rms_epsilon", 1e-5f);
+        static float emb[64 * 8];
+        int64_t ne[2] = {64, 8};
+        struct bz_err e = {0};
+        ASSERT_OK(core_gguf_writer_add_tensor(w, "token_embd.weight", CORE_TYPE_F32, 2, ne, emb,
+                                              &e), &e);
+        ASSERT_OK(core_gguf_writer_write(w, test_tmp("h.gguf"), &e), &e);
+        core_gguf_writer_free(w);
+        struct core_model *m = NULL;
+        int rc = core_model_open(&m, test_tmp("h.gguf"), &e);
+        ASSERT(rc != 0 && m == NULL);
+        if (!strstr(e.msg, cases[k].want))
+            test__fail(__FILE__, __LINE__, "%s = %u: message '%s' lacks '%s'", cases[k].key,
+                       cases[k].v, e.msg, cases[k].want);
+    }
+}
