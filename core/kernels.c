@@ -14,6 +14,7 @@
 
 #include <immintrin.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -171,6 +172,17 @@ static void q4k_scale_min(int j, const uint8_t *q, uint8_t *d, uint8_t *m)
         }                                                                                 \
         qs += 32;                                                                         \
     }
+
+/* Every half as a float, for the AVX block scales: a broadcast from memory uses only a
+ * load port, where converting in registers competes with the int8 widening shuffles. */
+static float kernels_f16_table[65536];
+static pthread_once_t kernels_table_once = PTHREAD_ONCE_INIT;
+
+static void kernels_table_init(void)
+{
+    for (uint32_t h = 0; h < 65536; h++)
+        kernels_f16_table[h] = core_kernels_f16_to_f32((uint16_t)h);
+}
 
 static void q6k_unpack(const struct blk_q6_k *b, int8_t *restrict q) { Q6K_UNPACK_BODY }
 static void q4k_unpack(const struct blk_q4_k *b, uint8_t *restrict q) { Q4K_UNPACK_BODY }
@@ -517,12 +529,12 @@ AVX2 static inline __m256 q4_0_block_avx2(const struct blk_q4_0 *b, const float 
         __m256 a0 = _mm256_setzero_ps(), a1 = a0;                                         \
         int64_t nb = n / QK, i = 0;                                                       \
         for (; i + 2 <= nb; i += 2, x += 2 * QK) {                                        \
-            a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b[i].d)), FN(&b[i], x), a0);    \
-            a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b[i + 1].d)),                   \
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(kernels_f16_table[b[i].d]), FN(&b[i], x), a0);    \
+            a1 = _mm256_fmadd_ps(_mm256_set1_ps(kernels_f16_table[b[i + 1].d]),                   \
                                  FN(&b[i + 1], x + QK), a1);                              \
         }                                                                                 \
         for (; i < nb; i++, x += QK)                                                      \
-            a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(b[i].d)), FN(&b[i], x), a0);    \
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(kernels_f16_table[b[i].d]), FN(&b[i], x), a0);    \
         return hsum256(_mm256_add_ps(a0, a1));                                            \
     }
 
@@ -656,16 +668,16 @@ AVX512 static float dot_q8_0_avx512(const void *row, const float *x, int64_t n)
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t nb = n / QK, i = 0;
     for (; i + 4 <= nb; i += 4, x += 4 * QK) {
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q8_0_block_avx512(&b[i], x), a0);
-        a1 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 1].d)),
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d]), q8_0_block_avx512(&b[i], x), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 1].d]),
                              q8_0_block_avx512(&b[i + 1], x + QK), a1);
-        a2 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 2].d)),
+        a2 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 2].d]),
                              q8_0_block_avx512(&b[i + 2], x + 2 * QK), a2);
-        a3 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 3].d)),
+        a3 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 3].d]),
                              q8_0_block_avx512(&b[i + 3], x + 3 * QK), a3);
     }
     for (; i < nb; i++, x += QK)
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q8_0_block_avx512(&b[i], x), a0);
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d]), q8_0_block_avx512(&b[i], x), a0);
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
@@ -685,16 +697,16 @@ AVX512 static float dot_q4_0_avx512(const void *row, const float *x, int64_t n)
     __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
     int64_t nb = n / QK, i = 0;
     for (; i + 4 <= nb; i += 4, x += 4 * QK) {
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q4_0_block_avx512(&b[i], x), a0);
-        a1 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 1].d)),
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d]), q4_0_block_avx512(&b[i], x), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 1].d]),
                              q4_0_block_avx512(&b[i + 1], x + QK), a1);
-        a2 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 2].d)),
+        a2 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 2].d]),
                              q4_0_block_avx512(&b[i + 2], x + 2 * QK), a2);
-        a3 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i + 3].d)),
+        a3 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 3].d]),
                              q4_0_block_avx512(&b[i + 3], x + 3 * QK), a3);
     }
     for (; i < nb; i++, x += QK)
-        a0 = _mm512_fmadd_ps(_mm512_set1_ps(_cvtsh_ss(b[i].d)), q4_0_block_avx512(&b[i], x), a0);
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d]), q4_0_block_avx512(&b[i], x), a0);
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
 }
 
@@ -787,6 +799,7 @@ int core_kernels_isa_supported(int isa)
 
 int core_kernels_set_isa(int isa)
 {
+    pthread_once(&kernels_table_once, kernels_table_init);
     if (isa == CORE_KERNELS_AUTO) {
         isa = core_kernels_isa_supported(CORE_KERNELS_AVX512) ? CORE_KERNELS_AVX512
               : core_kernels_isa_supported(CORE_KERNELS_AVX2) ? CORE_KERNELS_AVX2
