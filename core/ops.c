@@ -174,42 +174,142 @@ void core_ops_embedding_backward(float *dwte, const float *dout, const int *inp,
     }
 }
 
-/* ---------------------------------------------------------------- rmsnorm */
-
-void core_ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
-                              int N, int C, float eps)
+/* The uniform of element i of stream seed: murmur3's 32-bit finaliser of (i, key),
+ * which vectorises (four or eight lanes of 32-bit multiplies). */
+static inline uint32_t drop_bits(uint32_t k0, uint32_t k1, uint32_t i)
 {
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *o = out + (size_t)n * C;
+    uint32_t x = (i ^ k0) * 0x9E3779B1u + k1;
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x;
+}
+
+/* ---------------------------------------------------------------- parallel loops */
+
+/* Elementwise kernels run over index ranges: rows for RMSNorm, elements otherwise.
+ * Each index is computed the same way whatever the split, so results do not depend
+ * on the thread count; reductions across rows (dweight) stay serial. */
+enum { EW_RMS_FWD, EW_RMS_BWD, EW_SWIGLU_FWD, EW_SWIGLU_BWD, EW_RES_FWD, EW_RES_BWD, EW_DROP };
+
+struct ew_job {
+    int op, C;
+    float eps, p, s;
+    uint32_t k0, k1;
+    float *o0, *o1, *o2;
+    const float *i0, *i1, *i2, *i3;
+};
+
+static void rms_fwd_rows(const struct ew_job *j, int64_t n0, int64_t n1)
+{
+    int C = j->C;
+    for (int64_t n = n0; n < n1; n++) {
+        const float *x = j->i0 + (size_t)n * C;
+        float *o = j->o0 + (size_t)n * C;
         float ss = 0.0f;
         for (int c = 0; c < C; c++)
             ss += x[c] * x[c];
-        float r = 1.0f / sqrtf(ss / C + eps);
+        float r = 1.0f / sqrtf(ss / C + j->eps);
         for (int c = 0; c < C; c++)
-            o[c] = x[c] * r * weight[c];
-        rstd[n] = r;
+            o[c] = x[c] * r * j->i1[c];
+        j->o1[n] = r;
     }
 }
 
-/* y = x r w with r = (mean(x^2)+eps)^-1/2:
- * dx = r (w dy) - x r^3 / C * sum(w dy x). */
-void core_ops_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
-                               const float *weight, const float *rstd, int N, int C)
+/* y = x r w with r = (mean(x^2)+eps)^-1/2: dx = r (w dy) - x r^3 / C * sum(w dy x). */
+static void rms_bwd_rows(const struct ew_job *j, int64_t n0, int64_t n1)
 {
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
-        float *dx = dinp + (size_t)n * C;
+    int C = j->C;
+    const float *weight = j->i2, *rstd = j->i3;
+    for (int64_t n = n0; n < n1; n++) {
+        const float *x = j->i1 + (size_t)n * C, *dy = j->i0 + (size_t)n * C;
+        float *dx = j->o0 + (size_t)n * C;
         float r = rstd[n], dot = 0.0f;
         for (int c = 0; c < C; c++)
             dot += weight[c] * dy[c] * x[c];
         float k = dot * r * r * r / C;
         for (int c = 0; c < C; c++)
             dx[c] += r * weight[c] * dy[c] - x[c] * k;
-        if (dweight)
+        if (j->o1)
             for (int c = 0; c < C; c++)
-                dweight[c] += dy[c] * x[c] * r;
+                j->o1[c] += dy[c] * x[c] * r;
     }
+}
+
+static void ew_range(const struct ew_job *j, int64_t b, int64_t e)
+{
+    switch (j->op) {
+    case EW_RMS_FWD: rms_fwd_rows(j, b, e); break;
+    case EW_RMS_BWD: rms_bwd_rows(j, b, e); break;
+    case EW_SWIGLU_FWD:
+        for (int64_t i = b; i < e; i++) {
+            float g = j->i0[i];
+            j->o0[i] = g / (1.0f + ops_expf(-g)) * j->i1[i];
+        }
+        break;
+    case EW_SWIGLU_BWD:
+        for (int64_t i = b; i < e; i++) {
+            float g = j->i1[i], sg = 1.0f / (1.0f + ops_expf(-g)), d = j->i0[i];
+            j->o1[i] += d * g * sg;
+            j->o0[i] += d * j->i2[i] * sg * (1.0f + g * (1.0f - sg));
+        }
+        break;
+    case EW_RES_FWD:
+        for (int64_t i = b; i < e; i++)
+            j->o0[i] = j->i0[i] + j->i1[i];
+        break;
+    case EW_RES_BWD:
+        for (int64_t i = b; i < e; i++) {
+            j->o0[i] += j->i0[i];
+            j->o1[i] += j->i0[i];
+        }
+        break;
+    default: { /* EW_DROP: o0[i] = keep(i) ? i0[i] * s : 0 */
+        uint32_t thr = (uint32_t)((double)j->p * 4294967296.0);
+        uint32_t b32 = (uint32_t)b, e32 = (uint32_t)e;
+        for (uint32_t i = b32; i < e32; i++) {
+            float m = drop_bits(j->k0, j->k1, i) >= thr ? j->s : 0.0f;
+            j->o0[i] = j->i0[i] * m;
+        }
+    }
+    }
+}
+
+static void ew_task(void *ctx, int64_t begin, int64_t end, int tid)
+{
+    ew_range(ctx, begin, end);
+}
+
+/* Run job over [0, n) on the pool in chunks of grain (serially when small). */
+static void ew_run(struct ew_job *j, int64_t n, int64_t grain)
+{
+    if (!ops_pool || n < 2 * grain)
+        ew_range(j, 0, n);
+    else
+        core_pool_for(ops_pool, n, grain, ew_task, j);
+}
+
+/* ---------------------------------------------------------------- rmsnorm */
+
+void core_ops_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
+                              int N, int C, float eps)
+{
+    struct ew_job j = {.op = EW_RMS_FWD, .C = C, .eps = eps, .o0 = out, .o1 = rstd, .i0 = inp,
+                       .i1 = weight};
+    ew_run(&j, N, 16);
+}
+
+void core_ops_rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                               const float *weight, const float *rstd, int N, int C)
+{
+    struct ew_job j = {.op = EW_RMS_BWD, .C = C, .o0 = dinp, .o1 = dweight, .i0 = dout,
+                       .i1 = inp, .i2 = weight, .i3 = rstd};
+    if (dweight) /* a reduction over rows: serial, so the sum order is fixed */
+        ew_range(&j, 0, N);
+    else
+        ew_run(&j, N, 16);
 }
 
 /* ---------------------------------------------------------------- matmul */
@@ -451,37 +551,28 @@ void core_ops_attention_backward(float *dq, float *dk, float *dv, const float *d
 
 void core_ops_swiglu_forward(float *out, const float *gate, const float *up, int N, int FF)
 {
-    size_t n = (size_t)N * FF;
-    for (size_t i = 0; i < n; i++) {
-        float g = gate[i];
-        out[i] = g / (1.0f + expf(-g)) * up[i];
-    }
+    struct ew_job j = {.op = EW_SWIGLU_FWD, .o0 = out, .i0 = gate, .i1 = up};
+    ew_run(&j, (int64_t)N * FF, 8192);
 }
 
 void core_ops_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                               const float *up, int N, int FF)
 {
-    size_t n = (size_t)N * FF;
-    for (size_t i = 0; i < n; i++) {
-        float g = gate[i], s = 1.0f / (1.0f + expf(-g));
-        float silu = g * s;
-        dup[i] += dout[i] * silu;
-        dgate[i] += dout[i] * up[i] * s * (1.0f + g * (1.0f - s));
-    }
+    struct ew_job j = {.op = EW_SWIGLU_BWD, .o0 = dgate, .o1 = dup, .i0 = dout, .i1 = gate,
+                       .i2 = up};
+    ew_run(&j, (int64_t)N * FF, 8192);
 }
 
 void core_ops_residual_forward(float *out, const float *a, const float *b, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        out[i] = a[i] + b[i];
+    struct ew_job j = {.op = EW_RES_FWD, .o0 = out, .i0 = a, .i1 = b};
+    ew_run(&j, (int64_t)n, 16384);
 }
 
 void core_ops_residual_backward(float *da, float *db, const float *dout, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        da[i] += dout[i];
-        db[i] += dout[i];
-    }
+    struct ew_job j = {.op = EW_RES_BWD, .o0 = da, .o1 = db, .i0 = dout};
+    ew_run(&j, (int64_t)n, 16384);
 }
 
 /* ---------------------------------------------------------------- loss */
@@ -530,6 +621,37 @@ size_t core_ops_masked_head_scratch(const struct core_tensor *w, int C, int V, i
     return (size_t)chunk * ((size_t)C * 2 + (size_t)V) + core_ops_linear_scratch(w);
 }
 
+struct head_job {
+    float *logits;
+    const int *rows, *targets;
+    int V, backward;
+    float dscale;
+    double *loss;
+};
+
+/* Softmax cross-entropy of logits rows [b, e) in place: the row's loss, and with
+ * backward the gradient (p - onehot) * dscale over the row. */
+static void head_rows(void *ctx, int64_t b, int64_t e, int tid)
+{
+    const struct head_job *j = ctx;
+    int V = j->V;
+    for (int64_t i = b; i < e; i++) {
+        float *l = j->logits + (size_t)i * V;
+        int tgt = j->targets[j->rows[i]];
+        float mx = max_f(l, V);
+        for (int k = 0; k < V; k++)
+            l[k] = ops_expf(l[k] - mx);
+        float inv = 1.0f / sum_f(l, V);
+        j->loss[i] = -log((double)l[tgt] * inv);
+        if (j->backward) {
+            float sc = inv * j->dscale;
+            for (int k = 0; k < V; k++)
+                l[k] *= sc;
+            l[tgt] -= j->dscale;
+        }
+    }
+}
+
 double core_ops_masked_head(const float *x, const struct core_tensor *w, const int *targets,
                             int N, int C, int V, float dscale, float *dx, float *dw,
                             int chunk, float *scratch, int *count)
@@ -538,6 +660,7 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
     float *dxc = logits + (size_t)chunk * V, *lin = dxc + (size_t)chunk * C;
     bz_assert(chunk > 0 && chunk <= 1024);
     int rows[chunk];
+    double rowloss[chunk];
     double total = 0.0;
     int cnt = 0, n = 0;
     while (n < N) {
@@ -551,21 +674,14 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
         if (!m)
             break;
         core_ops_linear_forward(logits, xc, w, m, C, V, 0, lin);
-        for (int i = 0; i < m; i++) {
-            float *l = logits + (size_t)i * V;
-            int tgt = targets[rows[i]];
-            float mx = max_f(l, V);
-            for (int j = 0; j < V; j++)
-                l[j] = ops_expf(l[j] - mx);
-            float inv = 1.0f / sum_f(l, V);
-            total += -log((double)l[tgt] * inv);
-            if (dx) {
-                float s = inv * dscale;
-                for (int j = 0; j < V; j++)
-                    l[j] *= s;
-                l[tgt] -= dscale;
-            }
-        }
+        struct head_job hj = {.logits = logits, .rows = rows, .targets = targets, .V = V,
+                              .dscale = dscale, .backward = dx != NULL, .loss = rowloss};
+        if (ops_pool && m > 1)
+            core_pool_for(ops_pool, m, 1, head_rows, &hj);
+        else
+            head_rows(&hj, 0, m, 0);
+        for (int i = 0; i < m; i++)
+            total += rowloss[i];
         cnt += m;
         if (dx) {
             memset(dxc, 0, sizeof(float) * (size_t)m * C);
@@ -587,19 +703,6 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
 
 /* ---------------------------------------------------------------- lora */
 
-/* The uniform of element i of stream seed: murmur3's 32-bit finaliser of (i, key),
- * which vectorises (four or eight lanes of 32-bit multiplies). */
-static inline uint32_t drop_bits(uint32_t k0, uint32_t k1, uint32_t i)
-{
-    uint32_t x = (i ^ k0) * 0x9E3779B1u + k1;
-    x ^= x >> 16;
-    x *= 0x85EBCA6Bu;
-    x ^= x >> 13;
-    x *= 0xC2B2AE35u;
-    x ^= x >> 16;
-    return x;
-}
-
 int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p)
 {
     uint32_t thr = (uint32_t)((double)p * 4294967296.0);
@@ -609,14 +712,10 @@ int core_ops_dropout_keep(uint64_t seed, uint64_t i, float p)
 /* dst[i] = keep(i) ? src[i] * s : 0 (dst == src allowed). */
 static void drop_apply(float *dst, const float *src, size_t n, float p, uint64_t seed, float s)
 {
-    uint32_t thr = (uint32_t)((double)p * 4294967296.0);
-    uint32_t k0 = (uint32_t)seed, k1 = (uint32_t)(seed >> 32);
     bz_assert(n <= UINT32_MAX);
-    uint32_t n32 = (uint32_t)n;
-    for (uint32_t i = 0; i < n32; i++) {
-        float m = drop_bits(k0, k1, i) >= thr ? s : 0.0f;
-        dst[i] = src[i] * m;
-    }
+    struct ew_job j = {.op = EW_DROP, .p = p, .s = s, .k0 = (uint32_t)seed,
+                       .k1 = (uint32_t)(seed >> 32), .o0 = dst, .i0 = src};
+    ew_run(&j, (int64_t)n, 16384);
 }
 
 static void lora_drop(float *xd, const float *inp, size_t n, float p, uint64_t seed)

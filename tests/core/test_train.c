@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/ops.h"
 #include "core/optim.h"
 #include "core/train.h"
 #include "tests/test.h"
@@ -279,5 +280,45 @@ TEST(train_short_batch_matches)
     ASSERT_EQ_INT(core_train_step(big, &b, 1, 1, 5, &s1, &c1, &err), BZ_EINVAL);
     core_train_free(big);
     core_train_free(small);
+    tiny_free(&ty);
+}
+
+/* With a two-thread pool (kernels split over threads) the step gives the same loss and
+ * gradients as serially, to rounding. */
+TEST(train_pool_matches_serial)
+{
+    struct tiny ty;
+    tiny_init(&ty, CORE_ROPE_NORM, 0);
+    struct core_train_opts o = {.targets = 0x7f, .rank = 2, .alpha = 4, .dropout = 0.1f,
+                                .B = 4, .T = 16, .head_chunk = 8};
+    struct core_train *t;
+    struct bz_err err = {0};
+    ASSERT_OK(core_train_new(&t, &ty.m, &o, NULL, &err), &err);
+    core_train_init_params(t, 4);
+    for (size_t i = 0; i < t->n_params; i++)
+        t->params[i] = 0.3f * frand();
+    int tk[64], tg[64], ps[64];
+    for (int i = 0; i < 64; i++)
+        tk[i] = (i * 5 + 1) % 20, tg[i] = i % 3 ? (i * 3) % 20 : -1, ps[i] = i % 16;
+    struct core_train_batch b = {.tokens = tk, .targets = tg, .pos = ps};
+    double s1, s2;
+    int c1, c2;
+    core_train_zero_grad(t);
+    ASSERT_OK(core_train_step(t, &b, 1, 1, 9, &s1, &c1, &err), &err);
+    float *g1 = malloc(sizeof(float) * t->n_params);
+    memcpy(g1, t->grads, sizeof(float) * t->n_params);
+    struct core_pool *pool;
+    ASSERT_OK(core_pool_new(&pool, 2, &err), &err);
+    core_ops_set_pool(pool);
+    core_train_zero_grad(t);
+    ASSERT_OK(core_train_step(t, &b, 1, 1, 9, &s2, &c2, &err), &err);
+    core_ops_set_pool(NULL);
+    ASSERT_EQ_INT(c1, c2);
+    ASSERT_NEAR(s1, s2, 1e-4);
+    for (size_t i = 0; i < t->n_params; i++)
+        ASSERT_NEAR(g1[i], t->grads[i], 1e-4 * (1 + fabsf(g1[i])));
+    free(g1);
+    core_pool_free(pool);
+    core_train_free(t);
     tiny_free(&ty);
 }
