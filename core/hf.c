@@ -256,7 +256,7 @@ static int llama3_freqs(struct core_model *m, struct slab *slab, const cJSON *rs
 /* ---------------------------------------------------------------- config */
 
 static int read_config(struct core_model *m, const char *dir, cJSON **rope_scaling_out,
-                       cJSON **root_out, struct bz_err *err)
+                       cJSON **root_out, int *tie, struct bz_err *err)
 {
     char *path = bz_path_join(dir, "config.json");
     cJSON *c;
@@ -303,6 +303,8 @@ static int read_config(struct core_model *m, const char *dir, cJSON **rope_scali
     }
     if (rc == 0 && !(k->norm_eps > 0))
         rc = bz_errf(err, BZ_EFORMAT, "%s: missing or bad \"rms_norm_eps\"", path);
+    /* transformers' default for llama and qwen2 is an untied lm_head */
+    *tie = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(c, "tie_word_embeddings"));
     k->rope_mode = k->arch == CORE_ARCH_QWEN2 ? CORE_ROPE_NEOX : CORE_ROPE_NORM;
     k->rope_scale = 1.0f;
     cJSON *rs = cJSON_GetObjectItemCaseSensitive(c, "rope_scaling");
@@ -529,7 +531,8 @@ int core_hf_load(struct core_model *m, const char *dir, struct bz_err *err)
 {
     m->format = "hf";
     cJSON *rope_scaling = NULL, *cfg_root = NULL;
-    int rc = read_config(m, dir, &rope_scaling, &cfg_root, err);
+    int tie = 0;
+    int rc = read_config(m, dir, &rope_scaling, &cfg_root, &tie, err);
     if (rc == 0)
         rc = read_chat_template(m, dir, err);
     char **files = NULL;
@@ -565,6 +568,9 @@ int core_hf_load(struct core_model *m, const char *dir, struct bz_err *err)
     }
     if (rc == 0 && rope_scaling)
         rc = llama3_freqs(m, slab, rope_scaling, cap + 1, dir, err);
+    if (rc == 0 && !tie && !core_model_tensor(m, "output.weight"))
+        rc = bz_errf(err, BZ_EFORMAT, "%s: no lm_head.weight, and config.json does not say "
+                     "tie_word_embeddings: true", dir);
     for (int i = 0; i < nf; i++)
         free(files[i]);
     free(files);

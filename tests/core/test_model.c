@@ -80,9 +80,9 @@ static void write_hf_dir(const struct core_model *m, const char *dir, const char
         "\"num_hidden_layers\":%d,\"num_attention_heads\":%d,\"num_key_value_heads\":%d,"
         "\"intermediate_size\":%d,\"vocab_size\":%d,\"max_position_embeddings\":%d,"
         "\"rms_norm_eps\":1e-05,\"rope_theta\":10000.0,\"rope_scaling\":null,"
-        "\"tie_word_embeddings\":false,\"torch_dtype\":\"float32\"}",
+        "\"tie_word_embeddings\":%s,\"torch_dtype\":\"float32\"}",
         model_type, c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->ffn_dim, c->vocab_size,
-        c->ctx_len);
+        c->ctx_len, core_model_tensor(m, "output.weight") ? "false" : "true");
     char *p = bz_path_join(dir, "config.json");
     ASSERT_OK(bz_write_atomic(p, cfg, strlen(cfg), &e), &e);
     free(p);
@@ -237,6 +237,18 @@ TEST(model_qwen2_dir_keeps_order_and_biases)
         same_data(&ts[i], core_model_tensor(h, ts[i].name));
     ASSERT(h->layers[1].bk != NULL && h->layers[1].bk->ne[0] == 8);
     core_model_free(h);
+    /* without lm_head, config.json must say the embedding is tied */
+    char *p = bz_path_join(dir, "config.json");
+    char *cfg;
+    ASSERT_OK(bz_read_file(p, &cfg, NULL, &e), &e);
+    char *t = strstr(cfg, "\"tie_word_embeddings\":true");
+    ASSERT(t != NULL);
+    memcpy(t + 22, "0   ", 4); /* "tie_word_embeddings":0    */
+    ASSERT_OK(bz_write_atomic(p, cfg, strlen(cfg), &e), &e);
+    free(cfg);
+    free(p);
+    ASSERT_EQ_INT(core_model_open(&h, dir, &e), BZ_EFORMAT);
+    ASSERT(strstr(e.msg, "no lm_head.weight") != NULL);
     free(slab);
 }
 
