@@ -93,12 +93,15 @@ struct core_model {
     char *name;                      /* general.name or the file name */
     char *path;                      /* where it was loaded from */
     void *priv;                      /* loader state: mmaps, owned slabs */
-    /* Added by the model-files part: */
-    struct core_tensor *rope_freqs;  /* optional (HS/2) RoPE frequency factors (Llama 3.1) */
+    /* Added by the model-files part. Tensor data that points into a file is a
+     * read-only mapping (PROT_READ): copy before writing. */
+    struct core_tensor *rope_freqs;  /* optional (HS/2) RoPE frequency divisors (Llama 3.1):
+                                        theta_i = pos * base^(-2i/HS) / rope_freqs[i] */
     struct core_gguf *gguf;          /* metadata (tokenizer.ggml.*, general.*): the GGUF
                                         file itself, or one synthesized in memory from a
-                                        llama2.c tokenizer.bin; NULL when there is none */
-    const char *format;              /* "gguf", "llama2c" or "hf" */
+                                        llama2.c tokenizer.bin or an HF tokenizer.json;
+                                        never NULL after a successful open */
+    const char *format;              /* "gguf", "llama2c" or "hf" (static string) */
 };
 
 /* Open a model: a .gguf file, a llama2.c .bin (tokenizer.bin beside it or given by
