@@ -17,8 +17,9 @@ wait_for "filter: bad · 1 shown"
 wait_for "pairs.jsonl:150"
 keys F c Enter
 keys / ; keys -l 'AI言語モデル'; keys Enter
-wait_for "/AI言語モデル/"
-expect "AI言語モデルとして"
+# wait for the result, not the "searching ..." message
+wait_for "AI言語モデルとして"
+wait_gone "searching"
 keys q
 wait_for "[exit 0]"
 # the demo's journal lives beside it; this session decided nothing, so none was made
