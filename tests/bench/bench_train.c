@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include "core/core.h"
 
@@ -43,6 +44,13 @@ static struct core_tensor *mk(struct core_tensor *t, int64_t ne0, int64_t ne1, f
         d[i] = b + s * frand();
     t->data = d;
     return t;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 static double sgemm_peak(void)
@@ -128,18 +136,18 @@ static void bench(const struct shape *s, int steps, double peak, struct core_poo
     double flops = 4.0 * N * (plin * s->L + (double)s->V * s->C) +
                    3.0 * 4.0 * N * T * HS * s->NH * s->L + lora * s->L;
 
-    double sum, best = 1e30, tm[CORE_TRAIN_T_COUNT] = {0}, tb[CORE_TRAIN_T_COUNT];
+    double sum, best = 1e30, best_cpu = 0, tm[CORE_TRAIN_T_COUNT] = {0}, tb[CORE_TRAIN_T_COUNT];
     int cnt;
     for (int i = 0; i <= steps; i++) {
         core_train_zero_grad(t);
-        double t0 = bz_now();
+        double t0 = bz_now(), c0 = cpu_now();
         if (core_train_step(t, &b, 1, 1.0f / (N - B), (uint64_t)i, &sum, &cnt, &err)) {
             printf("%s: %s\n", s->name, err.msg);
             exit(1);
         }
-        double dt = bz_now() - t0;
+        double dt = bz_now() - t0, dc = cpu_now() - c0;
         if (i > 0 && dt < best) { /* step 0 warms up */
-            best = dt;
+            best = dt, best_cpu = dc;
             core_train_timers(t, tb);
             memcpy(tm, tb, sizeof tm);
         }
@@ -148,6 +156,8 @@ static void bench(const struct shape *s, int steps, double peak, struct core_poo
            "%.1f GFLOP/s, MFU %.1f%% of sgemm peak (loss %.3f over %d tokens)\n",
            s->name, B, T, R, best, N / best, flops / 1e9, flops / best / 1e9,
            100.0 * flops / best / peak, sum / cnt, cnt);
+    printf("    CPU time %.3f s/step (all threads): %.1f tokens per CPU-second\n", best_cpu,
+           N / best_cpu);
     printf("    breakdown:");
     for (int i = 0; i < CORE_TRAIN_T_COUNT; i++)
         printf(" %s %.0f%%", core_train_timer_name(i), 100.0 * tm[i] / best);
@@ -169,6 +179,15 @@ int main(int argc, char **argv)
         return 1;
     }
     core_ops_set_pool(pool);
+    double load[3] = {0};
+    FILE *la = fopen("/proc/loadavg", "r");
+    if (la) {
+        if (fscanf(la, "%lf %lf %lf", &load[0], &load[1], &load[2]) != 3)
+            load[0] = -1;
+        fclose(la);
+    }
+    printf("load average %.2f (other processes share the CPUs: wall figures are pessimistic "
+           "when it exceeds the thread count)\n", load[0]);
     double peak1 = sgemm_peak();
     printf("threads %d; sgemm peak (1024x1536x576): %.1f GFLOP/s per thread", core_pool_threads(pool),
            peak1 / 1e9);
