@@ -23,6 +23,7 @@
 
 struct app_loop {
     uv_loop_t loop;
+    uv_async_t wake;
     uv_poll_t input;
     uv_signal_t winch, term, hup;
     uv_timer_t frame, tick;
@@ -127,6 +128,9 @@ static void draw_overlay(struct tui_app *app)
     case TUI_OV_FORM:
         tui_view_train_form_draw(app);
         break;
+    case TUI_OV_SIMILAR:
+        tui_view_compare_similar_draw(app);
+        break;
     case TUI_OV_QUIT: {
         char buf[160];
         snprintf(buf, sizeof buf, "%zu job(s) running: k keep them running and quit · s stop "
@@ -140,7 +144,7 @@ static void draw_overlay(struct tui_app *app)
     }
     case TUI_OV_PROMPT: {
         static const char *label[] = {"/", "min response chars: ", "max response chars: ",
-                                      "value: "};
+                                      "value: ", "prompt: "};
         if (app->prompt_kind == TUI_PROMPT_FIELD)
             tui_view_train_form_draw(app);
         move(y, 0);
@@ -179,7 +183,7 @@ static void draw_overlay(struct tui_app *app)
 
 void tui_draw_header(struct tui_app *app, const char *title)
 {
-    static const char *names[TUI_VIEW__COUNT] = {"1 Data", "2 Train"};
+    static const char *names[TUI_VIEW__COUNT] = {"1 Data", "2 Train", "3 Compare"};
     attr_t bar = app->color ? COLOR_PAIR(TUI_C_HEADER) : A_REVERSE;
     attrset(bar);
     move(0, 0);
@@ -205,6 +209,8 @@ static void draw(struct tui_app *app)
     double t0 = bz_now();
     if (app->view == TUI_VIEW_TRAIN)
         tui_view_train_draw(app);
+    else if (app->view == TUI_VIEW_COMPARE)
+        tui_view_compare_draw(app);
     else
         tui_view_data_draw(app);
     draw_overlay(app);
@@ -221,6 +227,18 @@ static void on_frame(uv_timer_t *t)
     struct tui_app *app = t->data;
     if (app->dirty)
         draw(app);
+}
+
+static void on_wake(uv_async_t *a)
+{
+    tui_app_dirty(a->data);
+}
+
+void tui_app_wake(void *app)
+{
+    (void)app;
+    if (the_loop)
+        uv_async_send(&the_loop->wake);
 }
 
 void tui_app_dirty(struct tui_app *app)
@@ -261,6 +279,8 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
         if (app->prompt_kind == TUI_PROMPT_FIELD) {
             tui_view_train_form_set(app, app->prompt);
             app->overlay = TUI_OV_FORM;
+        } else if (app->prompt_kind == TUI_PROMPT_COMPARE) {
+            tui_view_compare_prompt(app, app->prompt);
         } else if (app->prompt_kind == TUI_PROMPT_SEARCH) {
             if (app->prompt_len)
                 tui_data_search_start(d, app->prompt, 1);
@@ -399,6 +419,9 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     case TUI_OV_FORM:
         tui_view_train_form_key(app, (int)ch);
         return;
+    case TUI_OV_SIMILAR:
+        app->overlay = TUI_OV_NONE;
+        return;
     case TUI_OV_QUIT:
         app->overlay = TUI_OV_NONE;
         if (!is_key && ch == 'k') {
@@ -436,6 +459,8 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
         break;
     case TUI_A_VIEW_DATA: app->view = TUI_VIEW_DATA; break;
     case TUI_A_VIEW_TRAIN: app->view = TUI_VIEW_TRAIN; break;
+    case TUI_A_VIEW_COMPARE: app->view = TUI_VIEW_COMPARE; break;
+    case TUI_A_CMP_TYPE: open_prompt(app, TUI_PROMPT_COMPARE); break;
     case TUI_A_NEXT_VIEW: app->view = (app->view + 1) % TUI_VIEW__COUNT; break;
     case TUI_A_HELP: app->overlay = TUI_OV_HELP; app->help_scroll = 0; break;
     case TUI_A_SEARCH: open_prompt(app, TUI_PROMPT_SEARCH); break;
@@ -454,6 +479,8 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     default:
         if (app->view == TUI_VIEW_TRAIN)
             tui_view_train_key(app, action);
+        else if (app->view == TUI_VIEW_COMPARE)
+            tui_view_compare_key(app, action);
         else
             tui_view_data_key(app, action);
         break;
@@ -583,6 +610,13 @@ static void close_cb(uv_handle_t *h, void *arg)
 
 int tui_app_main(const char *dataset)
 {
+    struct tui_app_opts o = {.dataset = dataset};
+    return tui_app_run(&o);
+}
+
+int tui_app_run(const struct tui_app_opts *opts)
+{
+    const char *dataset = opts->dataset;
     char *demo = NULL;
     if (!dataset) {
         demo = bz_path_join(tui_assets_dir(), "demo/pairs.jsonl");
@@ -595,8 +629,8 @@ int tui_app_main(const char *dataset)
     }
     struct ds_dataset *ds = NULL;
     struct bz_err err = {0};
-    struct ds_open_opts opts = {.format = DS_FMT_UNKNOWN, .background = 1};
-    int rc = ds_open(&ds, dataset, &opts, &err);
+    struct ds_open_opts dso = {.format = DS_FMT_UNKNOWN, .background = 1};
+    int rc = ds_open(&ds, dataset, &dso, &err);
     if (rc != 0) {
         free(demo);
         return tui_cmd_fail_err(&err, rc);
@@ -633,9 +667,22 @@ int tui_app_main(const char *dataset)
 
     uv_loop_init(&lp.loop);
     app.loop = &lp.loop;
+    uv_async_init(&lp.loop, &lp.wake, on_wake);
+    lp.wake.data = &app;
     tui_jobs_init(&app.jobs, &lp.loop, "runs", on_job_change, &app);
     tui_jobs_scan(&app.jobs);
     tui_view_train_init(&app);
+    app.view = opts->view;
+    if (opts->model) {
+        app.cmp.model = bz_strdup(opts->model);
+        app.cmp.lora = opts->lora ? bz_strdup(opts->lora) : NULL;
+        app.cmp.tmpl = opts->tmpl ? bz_strdup(opts->tmpl) : NULL;
+    }
+    if (opts->questions) {
+        struct bz_err qerr = {0};
+        if (tui_view_compare_load_questions(&app, opts->questions, &qerr) != 0)
+            tui_data_msg(&app.data, 1, "%s", qerr.msg);
+    }
     uv_poll_init(&lp.loop, &lp.input, STDIN_FILENO);
     lp.input.data = &app;
     uv_poll_start(&lp.input, UV_READABLE, on_input);
@@ -657,6 +704,7 @@ int tui_app_main(const char *dataset)
     draw(&app);
     uv_run(&lp.loop, UV_RUN_DEFAULT);
 
+    tui_view_compare_cleanup(&app); /* joins the generation threads before the loop goes */
     uv_walk(&lp.loop, close_cb, NULL);
     uv_run(&lp.loop, UV_RUN_DEFAULT);
     uv_loop_close(&lp.loop);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "dataset/dataset.h"
+#include "tui/compare.h"
 #include "tui/job.h"
 #include "tui/text.h"
 
@@ -55,14 +56,29 @@ enum tui_action {
     TUI_A_RESUME_RUN,
     TUI_A_SMOOTH_MORE,
     TUI_A_SMOOTH_LESS,
+    TUI_A_VIEW_COMPARE,
+    TUI_A_CMP_RUN,
+    TUI_A_CMP_PREV,
+    TUI_A_CMP_NEXT,
+    TUI_A_CMP_TYPE,
+    TUI_A_VOTE_A,
+    TUI_A_VOTE_B,
+    TUI_A_VOTE_TIE,
+    TUI_A_VOTE_BAD,
+    TUI_A_CMP_BLIND,
+    TUI_A_CMP_SYNC,
+    TUI_A_CMP_FOCUS_A,
+    TUI_A_CMP_FOCUS_B,
+    TUI_A_CMP_SIMILAR,
     TUI_A__COUNT
 };
 
 /* One binding: key (a curses key code or character) -> action, with its help text.
  * The same table drives dispatch and the `?` overlay. */
-enum tui_view { TUI_VIEW_DATA = 0, TUI_VIEW_TRAIN, TUI_VIEW__COUNT };
+enum tui_view { TUI_VIEW_DATA = 0, TUI_VIEW_TRAIN, TUI_VIEW_COMPARE, TUI_VIEW__COUNT };
 #define TUI_V_DATA (1u << TUI_VIEW_DATA)
 #define TUI_V_TRAIN (1u << TUI_VIEW_TRAIN)
+#define TUI_V_COMPARE (1u << TUI_VIEW_COMPARE)
 #define TUI_V_ALL 0xFFu
 
 struct tui_binding {
@@ -192,6 +208,33 @@ struct tui_train {
     int alert_dismissed;    /* overfitting alert acknowledged for this many rises */
 };
 
+/* ---------------------------------------------------------------- compare view state */
+
+struct tui_question {
+    char *id, *category, *turn1;
+};
+
+struct tui_cmp {
+    int opened;               /* 1 open, -1 failed (why in error) */
+    char error[300];
+    struct tui_compare c;
+    /* where prompts come from: a question set when loaded, else the dataset */
+    struct tui_question *questions;
+    size_t n_questions, q_sel;
+    int blind_next;           /* blind mode for the next comparison */
+    int sync;                 /* scroll both columns together */
+    int focus;                /* 0 A, 1 B: the column J/K scroll when not synced */
+    int scroll[2];
+    unsigned long diff_seq;   /* the comparison the diff marks belong to */
+    unsigned char *marks[2];
+    size_t marks_len[2];
+    /* similar pairs overlay */
+    char similar[8][200];
+    int n_similar;
+    /* what to open: from `bezoar compare`, else the newest finished run */
+    char *model, *lora, *tmpl;
+};
+
 /* ---------------------------------------------------------------- the application */
 
 enum tui_overlay {
@@ -203,9 +246,12 @@ enum tui_overlay {
     TUI_OV_BULK,     /* choose the bulk decision */
     TUI_OV_FORM,     /* the new-run form (Train view) */
     TUI_OV_QUIT,     /* quit while jobs run: keep them or stop them */
+    TUI_OV_SIMILAR,  /* accepted training pairs most like the compared prompt */
 };
 
-enum tui_prompt_kind { TUI_PROMPT_SEARCH, TUI_PROMPT_MIN_LEN, TUI_PROMPT_MAX_LEN, TUI_PROMPT_FIELD };
+enum tui_prompt_kind {
+    TUI_PROMPT_SEARCH, TUI_PROMPT_MIN_LEN, TUI_PROMPT_MAX_LEN, TUI_PROMPT_FIELD, TUI_PROMPT_COMPARE
+};
 
 struct tui_app {
     void *loop;             /* uv_loop_t * (kept opaque for files without uv.h) */
@@ -229,6 +275,7 @@ struct tui_app {
     int view;               /* enum tui_view */
     struct tui_jobs jobs;
     struct tui_train train;
+    struct tui_cmp cmp;
 };
 
 void tui_app_dirty(struct tui_app *app);
@@ -255,6 +302,17 @@ void tui_view_train_key(struct tui_app *app, int action);
 void tui_view_train_form_draw(struct tui_app *app);
 void tui_view_train_form_key(struct tui_app *app, int ch);
 void tui_view_train_form_set(struct tui_app *app, const char *value);
+/* The compare view. */
+void tui_view_compare_draw(struct tui_app *app);
+void tui_view_compare_key(struct tui_app *app, int action);
+void tui_view_compare_enter(struct tui_app *app);
+void tui_view_compare_prompt(struct tui_app *app, const char *text);
+void tui_view_compare_similar_draw(struct tui_app *app);
+void tui_view_compare_cleanup(struct tui_app *app);
+int tui_view_compare_load_questions(struct tui_app *app, const char *path, struct bz_err *err);
+/* Wake the loop from another thread (generation): thread-safe. */
+void tui_app_wake(void *app);
+
 /* Common header line: the view tabs and a title. */
 void tui_draw_header(struct tui_app *app, const char *title);
 

@@ -10,11 +10,13 @@
 #define CTRL(c) ((c)&0x1f)
 #define D TUI_V_DATA
 #define T TUI_V_TRAIN
+#define C TUI_V_COMPARE
 #define ALL TUI_V_ALL
 
 const struct tui_binding tui_bindings[] = {
     {ALL, '1', TUI_A_VIEW_DATA, "1", "Data view: curate pairs"},
     {ALL, '2', TUI_A_VIEW_TRAIN, "2", "Train view: runs, live loss"},
+    {ALL, '3', TUI_A_VIEW_COMPARE, "3", "Compare view: base vs fine-tuned answers"},
     {ALL, '\t', TUI_A_NEXT_VIEW, "Tab", "next view"},
     {D | T, 'j', TUI_A_DOWN, "j / Down", "next record (Train: next run)"},
     {D | T, KEY_DOWN, TUI_A_DOWN, NULL, NULL},
@@ -46,10 +48,25 @@ const struct tui_binding tui_bindings[] = {
     {D, 'M', TUI_A_MARK_ALL, "M", "mark every record the list shows"},
     {D, 'c', TUI_A_UNMARK_ALL, "c", "clear marks"},
     {D, 'B', TUI_A_BULK, "B", "bulk decision on the marked rows (else all shown)"},
-    {D, 'J', TUI_A_DETAIL_DOWN, "J / Shift-Down", "scroll the detail pane down"},
-    {D, KEY_SF, TUI_A_DETAIL_DOWN, NULL, NULL},
-    {D, 'K', TUI_A_DETAIL_UP, "K / Shift-Up", "scroll the detail pane up"},
-    {D, KEY_SR, TUI_A_DETAIL_UP, NULL, NULL},
+    {D | C, 'J', TUI_A_DETAIL_DOWN, "J / Shift-Down", "scroll the detail pane (answers) down"},
+    {D | C, KEY_SF, TUI_A_DETAIL_DOWN, NULL, NULL},
+    {D | C, 'K', TUI_A_DETAIL_UP, "K / Shift-Up", "scroll the detail pane (answers) up"},
+    {D | C, KEY_SR, TUI_A_DETAIL_UP, NULL, NULL},
+    {C, '\r', TUI_A_CMP_RUN, "Enter", "compare the current prompt"},
+    {C, '\n', TUI_A_CMP_RUN, NULL, NULL},
+    {C, KEY_ENTER, TUI_A_CMP_RUN, NULL, NULL},
+    {C, '[', TUI_A_CMP_PREV, "[ / ]", "previous / next prompt (record or question), compared"},
+    {C, ']', TUI_A_CMP_NEXT, NULL, NULL},
+    {C, 'p', TUI_A_CMP_TYPE, "p", "type a prompt"},
+    {C, 'a', TUI_A_VOTE_A, "a / b", "vote: A better / B better"},
+    {C, 'b', TUI_A_VOTE_B, NULL, NULL},
+    {C, 't', TUI_A_VOTE_TIE, "t / z", "vote: tie / both bad"},
+    {C, 'z', TUI_A_VOTE_BAD, NULL, NULL},
+    {C, 'v', TUI_A_CMP_BLIND, "v", "blind mode: sides shuffled, labels hidden until the vote"},
+    {C, 'y', TUI_A_CMP_SYNC, "y", "scroll the two answers together or apart"},
+    {C, 'h', TUI_A_CMP_FOCUS_A, "h / l", "the side J/K scroll when apart"},
+    {C, 'l', TUI_A_CMP_FOCUS_B, NULL, NULL},
+    {C, 's', TUI_A_CMP_SIMILAR, "s", "accepted training pairs most like the prompt"},
     {T, 'n', TUI_A_NEW_RUN, "n", "new run: a form prefilled for the model and data"},
     {T, 's', TUI_A_STOP_RUN, "s", "stop the run (the worker checkpoints first)"},
     {T, 'S', TUI_A_SAVE_NOW, "S", "save a checkpoint now"},

@@ -36,6 +36,17 @@ int tui_cmd_fail_err(const struct bz_err *err, int rc);
 /* The TUI on a dataset path (NULL: the shipped demo). Returns the exit code. */
 int tui_app_main(const char *dataset);
 
+/* The TUI with more to say: what `bezoar compare` opens. */
+struct tui_app_opts {
+    const char *dataset;    /* NULL: the shipped demo */
+    const char *model;      /* the Compare view's model, adapter and template */
+    const char *lora;
+    const char *tmpl;
+    const char *questions;  /* a question set to take prompts from */
+    int view;               /* the view to open in (0 Data, 1 Train, 2 Compare) */
+};
+int tui_app_run(const struct tui_app_opts *o);
+
 /* The directory holding the shipped assets (assets/ of the source tree, or
  * $BEZOAR_ASSETS). Static storage. */
 const char *tui_assets_dir(void);
