@@ -460,6 +460,10 @@ struct att_job {
     int B, T, NH, NKV, HS;
 };
 
+/* Query rows are taken in blocks of ATT_RB: block [r0, r1) only needs keys [0, r1),
+ * which skips most of the masked upper triangle. */
+#define ATT_RB 64
+
 /* One (batch, head) per index. */
 static void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid)
 {
@@ -473,13 +477,17 @@ static void att_fwd_task(void *ctx, int64_t begin, int64_t end, int tid)
         const float *kh = j->k + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
         const float *vh = j->v + (size_t)b * T * ldk + (size_t)(h / rep) * HS;
         float *P = j->att + ((size_t)b * j->NH + h) * T * T;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, scale, qh, ldq, kh, ldk,
-                    0.0f, P, T);
-        for (int t = 0; t < T; t++)
-            softmax_row(P + (size_t)t * T, t + 1, T, sg, t);
         float *oh = j->out + (size_t)b * T * ldq + (size_t)h * HS;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, 1.0f, P, T, vh, ldk,
-                    0.0f, oh, ldq);
+        for (int r0 = 0; r0 < T; r0 += ATT_RB) {
+            int r1 = BZ_MIN(T, r0 + ATT_RB), nr = r1 - r0;
+            float *Pb = P + (size_t)r0 * T;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, HS, scale,
+                        qh + (size_t)r0 * ldq, ldq, kh, ldk, 0.0f, Pb, T);
+            for (int t = r0; t < r1; t++)
+                softmax_row(P + (size_t)t * T, t + 1, T, sg, t);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, HS, r1, 1.0f, Pb, T, vh,
+                        ldk, 0.0f, oh + (size_t)r0 * ldq, ldq);
+        }
     }
 }
 
@@ -510,28 +518,34 @@ static void att_bwd_task(void *ctx, int64_t begin, int64_t end, int tid)
         for (int h = g * rep; h < (g + 1) * rep; h++) {
             size_t qo = (size_t)b * T * ldq + (size_t)h * HS;
             const float *P = j->catt + ((size_t)b * j->NH + h) * T * T;
-            /* dV += P^T dO ; dP = dO V^T */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, 1.0f, P, T,
-                        j->dout + qo, ldq, 1.0f, j->dv + ko, ldk);
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, HS, 1.0f, j->dout + qo,
-                        ldq, j->v + ko, ldk, 0.0f, dP, T);
-            /* softmax backward: dS = P (dP - sum(P dP)); masked entries have P = 0 */
-            for (int t = 0; t < T; t++) {
-                const float *p = P + (size_t)t * T;
-                float *d = dP + (size_t)t * T;
-                float dot = 0.0f;
-                for (int t2 = 0; t2 <= t; t2++)
-                    dot += p[t2] * d[t2];
-                for (int t2 = 0; t2 <= t; t2++)
-                    d[t2] = p[t2] * (d[t2] - dot);
-                for (int t2 = t + 1; t2 < T; t2++)
-                    d[t2] = 0.0f;
+            for (int r0 = 0; r0 < T; r0 += ATT_RB) {
+                int r1 = BZ_MIN(T, r0 + ATT_RB), nr = r1 - r0;
+                const float *Pb = P + (size_t)r0 * T;
+                float *dPb = dP + (size_t)r0 * T;
+                const float *dOb = j->dout + qo + (size_t)r0 * ldq;
+                /* dV[0, r1) += Pb^T dOb ; dPb = dOb V[0, r1)^T */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, HS, nr, 1.0f, Pb, T,
+                            dOb, ldq, 1.0f, j->dv + ko, ldk);
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, nr, r1, HS, 1.0f, dOb, ldq,
+                            j->v + ko, ldk, 0.0f, dPb, T);
+                /* softmax backward: dS = P (dP - sum(P dP)); masked entries have P = 0 */
+                for (int t = r0; t < r1; t++) {
+                    const float *p = P + (size_t)t * T;
+                    float *d = dP + (size_t)t * T;
+                    float dot = 0.0f;
+                    for (int t2 = 0; t2 <= t; t2++)
+                        dot += p[t2] * d[t2];
+                    for (int t2 = 0; t2 <= t; t2++)
+                        d[t2] = p[t2] * (d[t2] - dot);
+                    for (int t2 = t + 1; t2 < r1; t2++)
+                        d[t2] = 0.0f;
+                }
+                /* dQ[r0, r1) += scale dS K[0, r1) ; dK[0, r1) += scale dS^T Q[r0, r1) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, nr, HS, r1, scale, dPb, T,
+                            j->k + ko, ldk, 1.0f, j->dq + qo + (size_t)r0 * ldq, ldq);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, HS, nr, scale, dPb, T,
+                            j->q + qo + (size_t)r0 * ldq, ldq, 1.0f, j->dk + ko, ldk);
             }
-            /* dQ += scale dS K ; dK += scale dS^T Q */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, HS, T, scale, dP, T,
-                        j->k + ko, ldk, 1.0f, j->dq + qo, ldq);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, HS, T, scale, dP, T,
-                        j->q + qo, ldq, 1.0f, j->dk + ko, ldk);
         }
     }
 }

@@ -202,6 +202,30 @@ static void att_check(int with_seg)
 TEST(ops_attention_gqa_grad) { att_check(0); }
 TEST(ops_attention_segments_grad) { att_check(1); }
 
+/* More query rows than one block of the causal blocking (64): three blocks, a partial
+ * last one, with packed segments. */
+TEST(ops_attention_blocks_grad)
+{
+    struct att_ctx c = {.B = 1, .T = 150, .NH = 2, .NKV = 1, .HS = 4};
+    int seg[150];
+    for (int i = 0; i < 150; i++)
+        seg[i] = i < 70 ? 0 : 1;
+    size_t nq = 150 * 2 * 4, nk = 150 * 4;
+    c.seg = seg;
+    c.q = rnd(nq, 1), c.k = rnd(nk, 1), c.v = rnd(nk, 1), c.out = zeros(nq);
+    c.att = zeros(2 * 150 * 150), c.G = rnd(nq, 1);
+    float *dq = zeros(nq), *dk = zeros(nk), *dv = zeros(nk), *scr = zeros(150 * 150);
+    att_loss(&c);
+    core_ops_attention_backward(dq, dk, dv, c.G, c.att, c.q, c.k, c.v, c.B, c.T, c.NH, c.NKV,
+                                c.HS, scr);
+    CHECK_GRAD(att_loss, &c, c.q, dq, nq);
+    CHECK_GRAD(att_loss, &c, c.k, dk, nk);
+    CHECK_GRAD(att_loss, &c, c.v, dv, nk);
+    for (int t = 0; t < 150; t++) /* probabilities: causal, rows sum to one */
+        for (int t2 = t + 1; t2 < 150; t2++)
+            ASSERT_EQ_INT(c.att[(size_t)t * 150 + t2] == 0.0f, 1);
+}
+
 /* A packed segment sees only itself: its outputs equal those of the segment alone. */
 TEST(ops_attention_segments_isolate)
 {
