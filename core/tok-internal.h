@@ -37,6 +37,8 @@ struct core_vocab__priv {
     int n_special;
     struct core__tok_pretok *pretok;
     size_t max_token_len;          /* bytes of the longest token text */
+    int spm_word_split;            /* SPM: no piece has U+2581 after another character
+                                    * (but U+2581), so words merge independently */
     int finished;
 };
 

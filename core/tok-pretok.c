@@ -210,16 +210,15 @@ int core__tok_pretok_split(const struct core__tok_pretok *p, const char *text, s
 {
     if (n == 0)
         return 0;
+    /* the default 32 KB JIT stack is plenty for these regexes; a match that needs
+     * more falls back to the interpreter (split_one) */
     pcre2_match_data *md = pcre2_match_data_create(4, NULL);
     pcre2_match_context *mctx = pcre2_match_context_create(NULL);
-    pcre2_jit_stack *js = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, NULL);
-    if (!md || !mctx || !js) {
+    if (!md || !mctx) {
         pcre2_match_data_free(md);
         pcre2_match_context_free(mctx);
-        pcre2_jit_stack_free(js);
         return bz_errf(err, BZ_ENOMEM, "pre-tokenizer: out of memory");
     }
-    pcre2_jit_stack_assign(mctx, NULL, js);
     struct core__tok_spans a = {0}, b = {0};
     core__tok_spans_push(&a, 0, n);
     int rc = 0;
@@ -238,6 +237,5 @@ int core__tok_pretok_split(const struct core__tok_pretok *p, const char *text, s
     free(b.p);
     pcre2_match_data_free(md);
     pcre2_match_context_free(mctx);
-    pcre2_jit_stack_free(js);
     return rc;
 }

@@ -31,16 +31,24 @@ static int bigram_before(const struct spm_bigram *a, const struct spm_bigram *b)
     return a->score > b->score || (a->score == b->score && a->left < b->left);
 }
 
+/* Starts in caller storage (words are short), moves to the heap when it grows. */
 struct spm_heap {
     struct spm_bigram *p;
     size_t n, cap;
+    int owned;
 };
 
 static void heap_push(struct spm_heap *h, struct spm_bigram b)
 {
     if (h->n == h->cap) {
-        h->cap = h->cap ? h->cap * 2 : 64;
-        h->p = bz_realloc(h->p, h->cap * sizeof(*h->p));
+        size_t cap = h->cap * 2;
+        struct spm_bigram *np = bz_malloc(cap * sizeof(*np));
+        memcpy(np, h->p, h->n * sizeof(*np));
+        if (h->owned)
+            free(h->p);
+        h->p = np;
+        h->cap = cap;
+        h->owned = 1;
     }
     size_t i = h->n++;
     while (i > 0) {
@@ -100,7 +108,8 @@ int core__tok_spm_encode(const struct core_vocab *v, const char *text, size_t n,
 {
     if (n == 0)
         return 0;
-    struct spm_sym *syms = malloc(n * sizeof(*syms));
+    struct spm_sym small[64];
+    struct spm_sym *syms = n <= 64 ? small : malloc(n * sizeof(*syms));
     if (!syms)
         return bz_errf(err, BZ_ENOMEM, "tokenize: %zu bytes: out of memory", n);
     int ns = 0;
@@ -113,7 +122,8 @@ int core__tok_spm_encode(const struct core_vocab *v, const char *text, size_t n,
         off += len;
         ns++;
     }
-    struct spm_heap h = {0};
+    struct spm_bigram hbuf[64];
+    struct spm_heap h = {hbuf, 0, 64, 0};
     for (int i = 1; i < ns; i++)
         try_add(v, text, syms, i - 1, i, &h);
     while (h.n) {
@@ -129,7 +139,8 @@ int core__tok_spm_encode(const struct core_vocab *v, const char *text, size_t n,
         try_add(v, text, syms, l->prev, b.left, &h);
         try_add(v, text, syms, b.left, l->next, &h);
     }
-    free(h.p);
+    if (h.owned)
+        free(h.p);
 
     const int *byte_tok = v->priv->byte_tok;
     for (int i = 0; i != -1; i = syms[i].next) {
@@ -145,13 +156,15 @@ int core__tok_spm_encode(const struct core_vocab *v, const char *text, size_t n,
                 b = v->unk;
             if (b < 0) {
                 unsigned char c = (unsigned char)text[s->off + j];
-                free(syms);
+                if (syms != small)
+                    free(syms);
                 return bz_errf(err, BZ_EUNSUPPORTED,
                                "tokenize: byte 0x%02X has no token and the vocab has no unk", c);
             }
             core_ids_push(out, b);
         }
     }
-    free(syms);
+    if (syms != small)
+        free(syms);
     return 0;
 }

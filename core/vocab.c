@@ -279,8 +279,15 @@ int core_vocab_finish(struct core_vocab *v, struct bz_err *err)
         }
     }
 
-    for (int id = 0; id < v->n_tokens; id++)
-        p->max_token_len = BZ_MAX(p->max_token_len, v->tokens[id].len);
+    p->spm_word_split = v->kind == CORE_VOCAB_SPM;
+    for (int id = 0; id < v->n_tokens; id++) {
+        const struct core_token *t = &v->tokens[id];
+        p->max_token_len = BZ_MAX(p->max_token_len, t->len);
+        for (uint32_t j = 1; p->spm_word_split && j + 3 <= t->len; j++)
+            if (memcmp(t->text + j, "\xe2\x96\x81", 3) == 0 &&
+                (j < 3 || memcmp(t->text + j - 3, "\xe2\x96\x81", 3) != 0))
+                p->spm_word_split = 0;
+    }
     for (int b = 0; b < 256; b++) {
         char buf[8];
         int id;
