@@ -389,11 +389,122 @@ static int dupset_seen(struct dupset *d, uint64_t h)
 }
 
 #define BATCH 256
+#define RING 32          /* batches in flight between the workers and the committer */
+#define MAX_WORKERS 8
 #define MAX_BAD_MSGS 1000
 
-struct pending_bad {
-    char msg[256];
+/* The analysis runs on worker threads that parse batches of records in any order,
+ * and the indexer thread, which commits the batches in order: the duplicate check
+ * (the first occurrence is not a duplicate), the counts under ds->mu, and the
+ * published count n_sum. A batch lives in one of RING slots until committed. */
+struct slot {
+    int done;
+    size_t nbad;
+    uint64_t dup[BATCH];
+    char bad[BATCH][256];
 };
+
+struct par {
+    struct ds_dataset *ds;
+    size_t n, nb;            /* records, batches */
+    pthread_mutex_t m;
+    pthread_cond_t cv;
+    size_t next, committed;  /* next batch to claim; batches committed so far */
+    struct slot *slots;      /* RING of them */
+};
+
+/* Parse batch b into its summaries (all but DUP) and its slot. */
+static void analyse_batch(struct par *pa, size_t b)
+{
+    struct ds_dataset *ds = pa->ds;
+    struct slot *sl = &pa->slots[b % RING];
+    size_t b0 = b * BATCH, b1 = BZ_MIN(pa->n, b0 + BATCH);
+    sl->nbad = 0;
+    for (size_t i = b0; i < b1; i++) {
+        struct ds_record r;
+        struct bz_err e = {0};
+        struct ds__sum *s = ds__sum_at(ds, i);
+        memset(s, 0, sizeof *s);
+        sl->dup[i - b0] = 0;
+        if (ds__parse_ent(ds, i, 0, &r, &e) < 0) {
+            s->flags = DS_F_BAD;
+            memcpy(sl->bad[sl->nbad++], e.msg, sizeof e.msg);
+        } else {
+            s->id_hash = bz_hash64(r.id, strlen(r.id));
+            s->prompt_chars =
+                (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_prompt(&r)), (size_t)UINT32_MAX);
+            s->response_chars =
+                (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_response(&r)), (size_t)UINT32_MAX);
+            s->flags = (uint16_t)ds__rules_flags(&r);
+            s->format = (uint8_t)r.format;
+            sl->dup[i - b0] = ds__rules_dup_hash(&r);
+        }
+        ds_record_cleanup(&r);
+    }
+}
+
+/* Claim the next batch that fits in the ring; -1 when there is none left. */
+static long claim(struct par *pa)
+{
+    pthread_mutex_lock(&pa->m);
+    while (pa->next < pa->nb && pa->next >= pa->committed + RING)
+        pthread_cond_wait(&pa->cv, &pa->m);
+    long b = pa->next < pa->nb ? (long)pa->next++ : -1;
+    pthread_mutex_unlock(&pa->m);
+    return b;
+}
+
+/* A worker: claim, parse, mark done, until no batch is left. A stop is the
+ * committer's business (it stops claiming by moving next to the end). */
+static void *analyse_worker(void *arg)
+{
+    struct par *pa = arg;
+    for (long b; (b = claim(pa)) >= 0;) {
+        analyse_batch(pa, (size_t)b);
+        pthread_mutex_lock(&pa->m);
+        pa->slots[b % RING].done = 1;
+        pthread_cond_broadcast(&pa->cv);
+        pthread_mutex_unlock(&pa->m);
+    }
+    return NULL;
+}
+
+/* In order, on the indexer thread: duplicates, counts, bad messages, publication. */
+static void commit_batch(struct par *pa, size_t b, struct dupset *dups)
+{
+    struct ds_dataset *ds = pa->ds;
+    struct slot *sl = &pa->slots[b % RING];
+    size_t b0 = b * BATCH, b1 = BZ_MIN(pa->n, b0 + BATCH);
+    for (size_t i = b0; i < b1; i++) {
+        struct ds__sum *s = ds__sum_at(ds, i);
+        if (!(s->flags & DS_F_BAD) && dupset_seen(dups, sl->dup[i - b0]))
+            s->flags |= DS_F_DUP;
+    }
+    pthread_mutex_lock(&ds->mu);
+    for (size_t i = b0; i < b1; i++) {
+        struct ds__sum *s = ds__sum_at(ds, i);
+        if (s->flags & DS_F_BAD) {
+            ds->n_bad++;
+            continue;
+        }
+        idt_insert(ds, s->id_hash);
+        struct ds__jent *je = ds__jt_find(ds, s->id_hash, NULL);
+        ds->st_count[je ? je->status : DS_PENDING]++;
+        ds->n_dup += (s->flags & DS_F_DUP) != 0;
+        ds->n_empty += (s->flags & DS_F_EMPTY) != 0;
+        ds->n_refusal += (s->flags & DS_F_REFUSAL) != 0;
+        ds->per_format[s->format]++;
+    }
+    for (size_t k = 0; k < sl->nbad && ds->n_bad_msgs < MAX_BAD_MSGS; k++) {
+        if (ds->n_bad_msgs == ds->cap_bad_msgs) {
+            ds->cap_bad_msgs = ds->cap_bad_msgs ? ds->cap_bad_msgs * 2 : 16;
+            ds->bad_msgs = bz_realloc(ds->bad_msgs, ds->cap_bad_msgs * sizeof(char *));
+        }
+        ds->bad_msgs[ds->n_bad_msgs++] = bz_strdup(sl->bad[k]);
+    }
+    atomic_store_explicit(&ds->n_sum, b1, memory_order_release);
+    pthread_mutex_unlock(&ds->mu);
+}
 
 static int analyse(struct ds_dataset *ds)
 {
@@ -402,10 +513,17 @@ static int analyse(struct ds_dataset *ds)
     uint64_t *keys = calloc(cap, sizeof *keys);
     uint32_t *mult = calloc(cap, sizeof *mult);
     struct dupset dups = {calloc(cap, sizeof(uint64_t)), cap};
-    if (!keys || !mult || !dups.k) {
+    struct par pa = {.ds = ds, .n = n, .nb = (n + BATCH - 1) / BATCH};
+    pa.slots = calloc(RING, sizeof *pa.slots);
+    int rc = 0;
+    for (size_t c = 0; c < (n + DS__CHUNK - 1) / DS__CHUNK && rc == 0; c++)
+        if (!ds->sum[c] && !(ds->sum[c] = ds__chunk_alloc(DS__CHUNK * sizeof(struct ds__sum))))
+            rc = BZ_ENOMEM;
+    if (!keys || !mult || !dups.k || !pa.slots || rc < 0) {
         free(keys);
         free(mult);
         free(dups.k);
+        free(pa.slots);
         return bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory for the analysis pass",
                        ds->path);
     }
@@ -415,69 +533,51 @@ static int analyse(struct ds_dataset *ds)
     ds->idt_cap = cap;
     pthread_mutex_unlock(&ds->mu);
 
-    static _Thread_local struct pending_bad bad[BATCH];
-    int rc = 0;
+    pthread_mutex_init(&pa.m, NULL);
+    pthread_cond_init(&pa.cv, NULL);
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t nw = cpus > 1 ? (size_t)BZ_MIN(cpus - 1, MAX_WORKERS) : 0;
+    if (pa.nb < 4)
+        nw = 0; /* a small file: not worth a thread */
+    pthread_t th[MAX_WORKERS];
+    size_t started = 0;
+    for (; started < nw; started++)
+        if (pthread_create(&th[started], NULL, analyse_worker, &pa) != 0)
+            break;
     size_t released = 0;
-    for (size_t b0 = 0; b0 < n && rc == 0; b0 += BATCH) {
-        size_t b1 = BZ_MIN(n, b0 + BATCH), nbad = 0;
-        size_t c = b0 >> DS__CHUNK_BITS;
-        if (!ds->sum[c]) {
-            ds->sum[c] = ds__chunk_alloc(DS__CHUNK * sizeof(struct ds__sum));
-            if (!ds->sum[c]) {
-                rc = bz_errf(&ds->index_err, BZ_ENOMEM, "%s: out of memory", ds->path);
-                break;
-            }
-        }
-        for (size_t i = b0; i < b1; i++) {
-            struct ds_record r;
-            struct bz_err e = {0};
-            struct ds__sum *s = ds__sum_at(ds, i);
-            memset(s, 0, sizeof *s);
-            if (ds__parse_ent(ds, i, 0, &r, &e) < 0) {
-                s->flags = DS_F_BAD;
-                if (nbad < BATCH)
-                    memcpy(bad[nbad++].msg, e.msg, sizeof e.msg);
-            } else {
-                s->id_hash = bz_hash64(r.id, strlen(r.id));
-                s->prompt_chars = (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_prompt(&r)),
-                                                   (size_t)UINT32_MAX);
-                s->response_chars = (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_response(&r)),
-                                                     (size_t)UINT32_MAX);
-                s->flags = (uint16_t)ds__rules_flags(&r);
-                if (dupset_seen(&dups, ds__rules_dup_hash(&r)))
-                    s->flags |= DS_F_DUP;
-                s->format = (uint8_t)r.format;
-            }
-            ds_record_cleanup(&r);
-        }
-        pthread_mutex_lock(&ds->mu);
-        for (size_t i = b0; i < b1; i++) {
-            struct ds__sum *s = ds__sum_at(ds, i);
-            if (s->flags & DS_F_BAD) {
-                ds->n_bad++;
-                continue;
-            }
-            idt_insert(ds, s->id_hash);
-            struct ds__jent *je = ds__jt_find(ds, s->id_hash, NULL);
-            ds->st_count[je ? je->status : DS_PENDING]++;
-            ds->n_dup += (s->flags & DS_F_DUP) != 0;
-            ds->n_empty += (s->flags & DS_F_EMPTY) != 0;
-            ds->n_refusal += (s->flags & DS_F_REFUSAL) != 0;
-            ds->per_format[s->format]++;
-        }
-        for (size_t k = 0; k < nbad && ds->n_bad_msgs < MAX_BAD_MSGS; k++) {
-            if (ds->n_bad_msgs == ds->cap_bad_msgs) {
-                ds->cap_bad_msgs = ds->cap_bad_msgs ? ds->cap_bad_msgs * 2 : 16;
-                ds->bad_msgs = bz_realloc(ds->bad_msgs, ds->cap_bad_msgs * sizeof(char *));
-            }
-            ds->bad_msgs[ds->n_bad_msgs++] = bz_strdup(bad[k].msg);
-        }
-        atomic_store_explicit(&ds->n_sum, b1, memory_order_release);
-        pthread_mutex_unlock(&ds->mu);
-        ds__release(ds, &released, ds__ent_at(ds, b0)->off, 0);
-        if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
+    for (size_t b = 0; b < pa.nb; b++) {
+        if (atomic_load_explicit(&ds->stop, memory_order_relaxed)) {
             rc = BZ_ECANCELED;
+            break;
+        }
+        if (started == 0) {
+            /* no workers: parse here */
+            pa.next = b + 1;
+            analyse_batch(&pa, b);
+        } else {
+            pthread_mutex_lock(&pa.m);
+            while (!pa.slots[b % RING].done)
+                pthread_cond_wait(&pa.cv, &pa.m);
+            pthread_mutex_unlock(&pa.m);
+        }
+        commit_batch(&pa, b, &dups);
+        pthread_mutex_lock(&pa.m);
+        pa.slots[b % RING].done = 0;
+        pa.committed = b + 1;
+        pthread_cond_broadcast(&pa.cv);
+        pthread_mutex_unlock(&pa.m);
+        ds__release(ds, &released, ds__ent_at(ds, b * BATCH)->off, 0);
     }
+    pthread_mutex_lock(&pa.m);
+    pa.next = pa.nb; /* no more claims; waiting workers wake and leave */
+    pa.committed = pa.nb;
+    pthread_cond_broadcast(&pa.cv);
+    pthread_mutex_unlock(&pa.m);
+    for (size_t k = 0; k < started; k++)
+        pthread_join(th[k], NULL);
+    pthread_cond_destroy(&pa.cv);
+    pthread_mutex_destroy(&pa.m);
+    free(pa.slots);
     free(dups.k);
     ds__release(ds, &released, ds->size, 1);
     return rc;

@@ -75,6 +75,16 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* CPU seconds of the process (user + system): on a shared machine, the part of the
+ * wall time that was ours. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
 static long status_kb(const char *key)
 {
     FILE *f = fopen("/proc/self/status", "r");
@@ -125,8 +135,39 @@ int main(void)
 
     struct ds_dataset *ds;
     struct bz_err err = {0};
+    /* the index pass alone, three times (read-only opens closed once indexed): the best
+     * and the worst, as the machine may be shared */
+    double best_first = 1e9, best_index = 1e9, worst_index = 0, best_cpu = 1e9;
+    for (int rep = 0; rep < 3; rep++) {
+        struct ds_open_opts ro = {.background = 1, .read_only = 1};
+        double s0 = bz_now(), c0 = cpu_s();
+        if (ds_open(&ds, path, &ro, &err) < 0) {
+            fprintf(stderr, "bench: %s\n", err.msg);
+            return 1;
+        }
+        struct ds_record r0;
+        for (;;) {
+            if (ds_count(ds) == 0) {
+                usleep(50);
+                continue;
+            }
+            int ok = ds_get(ds, 0, &r0, NULL) == 0;
+            ds_record_cleanup(&r0);
+            if (ok)
+                break;
+        }
+        best_first = BZ_MIN(best_first, bz_now() - s0);
+        struct ds_progress pr;
+        for (ds_progress(ds, &pr); !pr.indexed; ds_progress(ds, &pr))
+            usleep(100);
+        double ti = bz_now() - s0;
+        best_cpu = BZ_MIN(best_cpu, cpu_s() - c0);
+        best_index = BZ_MIN(best_index, ti);
+        worst_index = BZ_MAX(worst_index, ti);
+        ds_close(ds);
+    }
     struct ds_open_opts o = {.background = 1};
-    double t0 = bz_now();
+    double t0 = bz_now(), c_start = cpu_s();
     int rc = ds_open(&ds, path, &o, &err);
     if (rc < 0) {
         fprintf(stderr, "bench: %s\n", bz_err_msg(&err, rc));
@@ -135,8 +176,10 @@ int main(void)
     double t_open = bz_now() - t0, t_first = 0, t_index = 0;
     struct ds_record r;
     for (;;) {
-        if (ds_count(ds) == 0)
+        if (ds_count(ds) == 0) {
+            usleep(50);
             continue;
+        }
         int ok = ds_get(ds, 0, &r, NULL) == 0;
         ds_record_cleanup(&r);
         if (ok) {
@@ -157,7 +200,7 @@ int main(void)
         fprintf(stderr, "bench: %s\n", err.msg);
         return 1;
     }
-    double t_all = bz_now() - t0;
+    double t_all = bz_now() - t0, cpu_all = cpu_s();
     struct ds_counts c;
     ds_counts(ds, &c);
     long rss_anon = status_kb("RssAnon:"), hwm_index = status_kb("VmHWM:");
@@ -219,12 +262,20 @@ int main(void)
     printf("records %zu (bad %zu, duplicates %zu, empty %zu)\n", c.records, c.bad, c.duplicates,
            c.empty);
     printf("ds_open returned            %8.2f ms\n", t_open * 1e3);
-    printf("first record available      %8.2f ms   goal < 300 ms   ratio %.3f\n", t_first * 1e3,
-           t_first / 0.3);
+    printf("first record available      %8.2f ms   goal < 300 ms   ratio %.3f  (best of 4: "
+           "%.2f ms)\n",
+           t_first * 1e3, t_first / 0.3, BZ_MIN(best_first, t_first) * 1e3);
     printf("index pass                  %8.3f s    %.2f GB/s  goal >= 1 GB/s  ratio %.2f\n",
            t_index, gbps, gbps / 1.0);
-    printf("analysis pass               %8.3f s    (%.0f records/s)\n", t_all - t_index,
-           (double)c.records / (t_all - t_index));
+    double bi = BZ_MIN(best_index, t_index), wi = BZ_MAX(worst_index, t_index);
+    printf("index pass, best/worst of 4 %8.3f s    %.2f GB/s / %.3f s %.2f GB/s\n", bi,
+           (double)st.st_size / 1e9 / bi, wi, (double)st.st_size / 1e9 / wi);
+    printf("index pass CPU time (best)  %8.3f s    %.2f GB/s per core busy\n", best_cpu,
+           (double)st.st_size / 1e9 / best_cpu);
+    printf("analysis pass               %8.3f s    (%.0f records/s; index + analysis took %.1f "
+           "CPU s, %ld CPUs online)\n",
+           t_all - t_index, (double)c.records / (t_all - t_index), cpu_all - c_start,
+           sysconf(_SC_NPROCESSORS_ONLN));
     printf("index memory (anon RSS)     %8.1f MB   (%.1f bytes/record incl. summaries)\n",
            (double)rss_anon / 1024.0, (double)rss_anon * 1024.0 / (double)c.records);
     printf("peak RSS                    %8.1f MB   (file %.1f MB; after indexing %.1f MB, "
