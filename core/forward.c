@@ -368,8 +368,8 @@ static void fw_linear(struct core_forward *f, const float *x, int T, int64_t cin
     }
     j.matvec = T == 1 || (T < 4 && !all_f32);
     int64_t grain;
-    if (j.matvec)
-        grain = BZ_MAX(16, total / (f->n_threads * 8));
+    if (j.matvec) /* two chunks per thread: few claims on the shared counter, some balance */
+        grain = (total + 2 * f->n_threads - 1) / (2 * f->n_threads);
     else if (all_f32)
         grain = (total + f->n_threads - 1) / f->n_threads;
     else /* at most a tile per chunk, and enough chunks for every thread */

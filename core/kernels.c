@@ -16,6 +16,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/model.h"
@@ -815,7 +816,14 @@ int core_kernels_isa(void)
 {
     int isa = atomic_load_explicit(&kernels_isa_cur, memory_order_relaxed);
     if (isa == CORE_KERNELS_AUTO) {
-        core_kernels_set_isa(CORE_KERNELS_AUTO);
+        /* BEZOAR_KERNELS=portable|avx2|avx512 overrides the choice (for measuring) */
+        const char *env = getenv("BEZOAR_KERNELS");
+        int want = CORE_KERNELS_AUTO;
+        for (int i = CORE_KERNELS_PORTABLE; env && i <= CORE_KERNELS_AVX512; i++)
+            if (!strcmp(env, core_kernels_isa_name(i)))
+                want = i;
+        if (core_kernels_set_isa(want) != 0)
+            core_kernels_set_isa(CORE_KERNELS_AUTO);
         isa = atomic_load(&kernels_isa_cur);
     }
     return isa;

@@ -31,7 +31,9 @@ enum core_kernels_isa {
  * has). Returns 0, or BZ_EUNSUPPORTED when the CPU lacks that instruction set. Not
  * to be called while other threads run kernels. */
 int core_kernels_set_isa(int isa);
-/* The path in use (never AUTO), and its name ("portable", "avx2", "avx512"). */
+/* The path in use (never AUTO), and its name ("portable", "avx2", "avx512"). Until a
+ * path is set, the first call picks the best, or the one the environment variable
+ * BEZOAR_KERNELS names when the CPU has it. */
 int core_kernels_isa(void);
 const char *core_kernels_isa_name(int isa);
 /* 1 when the CPU can run the given path. */
