@@ -132,10 +132,15 @@ int ds_wait(struct ds_dataset *ds, struct bz_err *err);
 size_t ds_count(struct ds_dataset *ds);
 
 /* Parse record i in full (edits applied, status filled). A bad record returns
- * BZ_EPARSE with "file:line:col: reason" in err, and rec->flags = DS_F_BAD. */
+ * BZ_EPARSE with "file:line:col: reason" in err, rec->flags = DS_F_BAD, rec->line
+ * set and rec->id = "bad:LINE" (not decidable). rec is always safe to clean up.
+ * Records without an own id that are exact duplicates share their content-hash id,
+ * so a decision on one decides all of them (the counts count every record). */
 int ds_get(struct ds_dataset *ds, size_t i, struct ds_record *rec, struct bz_err *err);
 
-/* The analysis summary of record i; returns 0 when not analysed yet. */
+/* The analysis summary of record i; returns 1 when filled, 0 when not analysed yet.
+ * flags carry the rules (DUP included) plus DS_F_EDITED when the journal has an edit;
+ * status comes from the journal at the time of the call. */
 struct ds_summary {
     uint64_t id_hash;
     uint32_t prompt_chars, response_chars;
@@ -150,7 +155,9 @@ struct ds_counts {
 };
 void ds_counts(struct ds_dataset *ds, struct ds_counts *c);
 
-/* Bad lines found so far: the i-th as "file:line:col: reason". Borrowed. */
+/* Bad lines found so far (by the analysis pass): the i-th as "file:line:col: reason".
+ * Only the first 1000 messages are kept (NULL beyond), the count is exact. Borrowed
+ * until ds_close. */
 size_t ds_bad_count(struct ds_dataset *ds);
 const char *ds_bad_message(struct ds_dataset *ds, size_t i);
 
@@ -167,7 +174,9 @@ int ds_decide(struct ds_dataset *ds, const char *const *ids, size_t n, int op,
 /* Replace the messages of record id (the original stays in the source file). */
 int ds_edit(struct ds_dataset *ds, const char *id, const struct ds_msg *msgs, int n_msgs,
             struct bz_err *err);
-/* Undo / redo the last decision step (any depth); each writes new journal lines.
+/* Undo / redo the last decision step (any depth); each writes new journal lines
+ * (restoring the previous or the new states, with "undo"/"redo" naming the step), and
+ * replay on open rebuilds both stacks, so undo continues across sessions.
  * Returns 1 when a step was undone/redone, 0 when there was nothing to do. The ids
  * affected are reported through first_id (borrowed, may be NULL). */
 int ds_undo(struct ds_dataset *ds, const char **first_id, struct bz_err *err);
@@ -215,5 +224,29 @@ struct ds_stats {
     size_t prompt_p50, prompt_p90, prompt_p99, prompt_max;
 };
 int ds_stats(struct ds_dataset *ds, struct ds_stats *st, struct bz_err *err);
+
+/* ---------------------------------------------------------------- votes */
+
+/* A vote from the Compare view: which of two answers to one prompt is better. Kept in
+ * DATASET.bezoar/votes.jsonl, one JSON line each, appended and fsync'd (votes.c). */
+enum ds_vote_choice { DS_VOTE_A = 0, DS_VOTE_B, DS_VOTE_TIE, DS_VOTE_BOTH_BAD };
+const char *ds_vote_name(int v);
+struct ds_vote {
+    const char *prompt_id;  /* the record or question the prompt came from, or NULL */
+    const char *prompt;
+    const char *model;
+    const char *label[2];   /* sides a and b as generated (never shuffled) */
+    const char *adapter[2]; /* NULL for the base model */
+    const char *text[2];
+    int vote;               /* enum ds_vote_choice, on the un-shuffled sides */
+    int blind;
+};
+int ds_vote_append(const char *path, const struct ds_vote *v, struct bz_err *err);
+/* Write the decisive votes (a or b) of votes_path as preference pairs, one JSON line
+ * each {"id", "prompt", "chosen", "rejected"} (TRL / LLaMA-Factory style), tmp +
+ * fsync + rename. Ties and both-bad votes are counted in *skipped, as are torn or bad
+ * lines (reported through bad_first, the first such place, when not NULL). */
+int ds_votes_export(const char *votes_path, const char *out, size_t *written, size_t *skipped,
+                    struct bz_err *err);
 
 #endif
