@@ -2,9 +2,11 @@
  * pool.h: the one thread pool of the program: a parallel-for over an index range.
  *
  * Key idea: the calling thread works too (as tid 0); the range is handed out in
- * chunks of `grain` indices from an atomic counter, so uneven work balances itself.
- * Workers spin briefly after a job (decode issues thousands of small jobs per
- * second) and then sleep on a condition variable.
+ * chunks of `grain` indices claimed from one atomic (job generation, next chunk), so
+ * uneven work balances itself and a thread the OS has not scheduled yet is never
+ * waited for: the job ends when its chunks are done, whoever ran them. Workers spin
+ * briefly after a job (decode issues thousands of small jobs per second) and then
+ * sleep on a condition variable.
  *
  * Threading policy (see README): the pool is the only threading layer. Creating a
  * pool makes OpenBLAS single-threaded (openblas_set_num_threads(1)); big matmuls
@@ -38,8 +40,9 @@ int core_pool_threads(const struct core_pool *p);
  * chunks are done. p may be NULL (serial). One job at a time per pool: calls from
  * several outside threads are serialised; a call from inside a job runs serially. */
 void core_pool_for(struct core_pool *p, int64_t n, int64_t grain, core_pool_fn fn, void *ctx);
-/* Like core_pool_for, but split [0, n) into exactly one contiguous range per thread
- * (ranges rounded to multiples of `align`), for work that wants one piece per thread. */
+/* Like core_pool_for, with [0, n) cut into core_pool_threads(p) contiguous ranges
+ * (lengths rounded up to multiples of `align`), for work that wants one piece per
+ * thread; a thread may still run two pieces when another is late. */
 void core_pool_split(struct core_pool *p, int64_t n, int64_t align, core_pool_fn fn, void *ctx);
 
 #endif
