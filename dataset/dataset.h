@@ -153,6 +153,8 @@ struct ds_counts {
     size_t records, bad, accepted, rejected, flagged, pending;
     size_t duplicates, empty;
 };
+/* Counts over the records; while the analysis pass runs, records it has not reached
+ * yet count as pending. Any thread. */
 void ds_counts(struct ds_dataset *ds, struct ds_counts *c);
 
 /* Bad lines found so far (by the analysis pass): the i-th as "file:line:col: reason".
@@ -168,10 +170,14 @@ const char *ds_op_name(int op);
 int ds_op_parse(const char *name);
 
 /* Decide record ids[0..n) with op in one journal write (one fsync). When this
- * returns 0 the decision is durable. Edits use ds_edit. Pushes one undo step. */
+ * returns 0 the decision is durable. Edits use ds_edit. Pushes one undo step.
+ * Owner thread only. Ids are not checked against the records (the CLI does that);
+ * a read-only dataset refuses with BZ_EUNSUPPORTED. */
 int ds_decide(struct ds_dataset *ds, const char *const *ids, size_t n, int op,
               struct bz_err *err);
-/* Replace the messages of record id (the original stays in the source file). */
+/* Replace the messages of record id (the original stays in the source file; ds_get
+ * then gives it in orig_msgs). For a preference pair the edit replaces the prompt
+ * turns; chosen and rejected stay as they are. An edit keeps the status. */
 int ds_edit(struct ds_dataset *ds, const char *id, const struct ds_msg *msgs, int n_msgs,
             struct bz_err *err);
 /* Undo / redo the last decision step (any depth); each writes new journal lines
