@@ -96,6 +96,7 @@ static void *fw_alloc(size_t nfloats, int *fail)
     return p;
 }
 
+/* core_forward_new: see forward.h. */
 int core_forward_new(struct core_forward **out, const struct core_model *m,
                      struct core_pool *pool, int n_ctx, struct bz_err *err)
 {
@@ -223,6 +224,7 @@ int core_forward_new(struct core_forward **out, const struct core_model *m,
     return 0;
 }
 
+/* core_forward_free: see forward.h. */
 void core_forward_free(struct core_forward *f)
 {
     if (!f)
@@ -247,6 +249,7 @@ void core_forward_free(struct core_forward *f)
     free(f);
 }
 
+/* core_forward_set_lora: see forward.h. */
 int core_forward_set_lora(struct core_forward *f, const struct core_lora *lora,
                           struct bz_err *err)
 {
@@ -282,16 +285,21 @@ int core_forward_set_lora(struct core_forward *f, const struct core_lora *lora,
     return 0;
 }
 
+/* core_forward_truncate: see forward.h. */
 void core_forward_truncate(struct core_forward *f, int n_pos)
 {
     if (n_pos < f->pos)
         f->pos = BZ_MAX(0, n_pos);
 }
 
+/* core_forward_pos: see forward.h. */
 int core_forward_pos(const struct core_forward *f) { return f->pos; }
+/* core_forward_ctx: see forward.h. */
 int core_forward_ctx(const struct core_forward *f) { return f->n_ctx; }
+/* core_forward_vocab: see forward.h. */
 int core_forward_vocab(const struct core_forward *f) { return f->V; }
 
+/* core_forward_stats: see forward.h. */
 void core_forward_stats(const struct core_forward *f, struct core_forward_stats *st)
 {
     *st = f->st;
@@ -592,6 +600,7 @@ static void fw_chunk(struct core_forward *f, const int *tokens, int T)
     f->pos += T;
 }
 
+/* core_forward_eval: see forward.h. */
 int core_forward_eval(struct core_forward *f, const int *tokens, int T, float *logits,
                       int all_logits, struct bz_err *err)
 {

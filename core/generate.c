@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+/* core_generate_defaults: see generate.h. */
 void core_generate_defaults(struct core_generate_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -15,6 +16,7 @@ void core_generate_defaults(struct core_generate_opts *o)
     core_sample_defaults(&o->sample);
 }
 
+/* core_generate_result_init: see generate.h. */
 void core_generate_result_init(struct core_generate_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -22,6 +24,7 @@ void core_generate_result_init(struct core_generate_result *r)
     bz_buf_init(&r->text);
 }
 
+/* core_generate_result_cleanup: see generate.h. */
 void core_generate_result_cleanup(struct core_generate_result *r)
 {
     if (!r)
@@ -30,6 +33,7 @@ void core_generate_result_cleanup(struct core_generate_result *r)
     bz_buf_cleanup(&r->text);
 }
 
+/* core_generate_stop_name: see generate.h. */
 const char *core_generate_stop_name(int stop)
 {
     static const char *names[] = {"length", "eos", "stop", "context", "cancel", "callback"};
@@ -75,6 +79,7 @@ static int is_eog(const struct core_vocab *v, int id)
     return v && ((v->eos >= 0 && id == v->eos) || (v->eot >= 0 && id == v->eot));
 }
 
+/* core_generate_run: see generate.h. */
 int core_generate_run(struct core_forward *f, const struct core_vocab *v, const int32_t *prompt,
                       size_t n_prompt, const struct core_generate_opts *o, core_generate_fn cb,
                       void *ctx, struct core_generate_result *res, struct bz_err *err)
@@ -185,6 +190,7 @@ out:
     return rc;
 }
 
+/* core_generate_vocab: see generate.h. */
 int core_generate_vocab(const struct core_model *m, struct core_vocab **out, int *owned,
                         struct bz_err *err)
 {
@@ -207,6 +213,7 @@ int core_generate_vocab(const struct core_model *m, struct core_vocab **out, int
     return rc;
 }
 
+/* core_generate_open: see generate.h. */
 int core_generate_open(struct core_generate_session *s, const char *path, int threads,
                        int n_ctx, struct bz_err *err)
 {
@@ -226,6 +233,7 @@ int core_generate_open(struct core_generate_session *s, const char *path, int th
     return rc;
 }
 
+/* core_generate_close: see generate.h. */
 void core_generate_close(struct core_generate_session *s)
 {
     core_forward_free(s->fwd);

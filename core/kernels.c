@@ -52,6 +52,7 @@ _Static_assert(sizeof(struct blk_q6_k) == 210, "q6_K block");
 /* ---------------------------------------------------------------------------------- */
 /* conversions and block geometry                                                      */
 
+/* core_kernels_f16_to_f32: see kernels.h. */
 float core_kernels_f16_to_f32(uint16_t h)
 {
     uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu, u;
@@ -68,6 +69,7 @@ float core_kernels_f16_to_f32(uint16_t h)
     return f;
 }
 
+/* core_kernels_f32_to_f16: see kernels.h. */
 uint16_t core_kernels_f32_to_f16(float f)
 {
     uint32_t x;
@@ -87,6 +89,7 @@ uint16_t core_kernels_f32_to_f16(float f)
     return (uint16_t)(s | (ax >> 13));
 }
 
+/* core_kernels_bf16_to_f32: see kernels.h. */
 float core_kernels_bf16_to_f32(uint16_t h)
 {
     uint32_t u = (uint32_t)h << 16;
@@ -95,6 +98,7 @@ float core_kernels_bf16_to_f32(uint16_t h)
     return f;
 }
 
+/* core_kernels_f32_to_bf16: see kernels.h. */
 uint16_t core_kernels_f32_to_bf16(float f)
 {
     uint32_t x;
@@ -104,6 +108,7 @@ uint16_t core_kernels_f32_to_bf16(float f)
     return (uint16_t)((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
+/* core_kernels_block_elems: see kernels.h. */
 int core_kernels_block_elems(int type)
 {
     switch (type) {
@@ -114,6 +119,7 @@ int core_kernels_block_elems(int type)
     }
 }
 
+/* core_kernels_block_bytes: see kernels.h. */
 size_t core_kernels_block_bytes(int type)
 {
     switch (type) {
@@ -127,11 +133,13 @@ size_t core_kernels_block_bytes(int type)
     }
 }
 
+/* core_kernels_type_ok: see kernels.h. */
 int core_kernels_type_ok(int type)
 {
     return core_kernels_block_elems(type) != 0;
 }
 
+/* core_kernels_row_bytes: see kernels.h. */
 size_t core_kernels_row_bytes(int type, int64_t n)
 {
     int be = core_kernels_block_elems(type);
@@ -191,6 +199,7 @@ static void q4k_unpack(const struct blk_q4_k *b, uint8_t *restrict q) { Q4K_UNPA
 /* ---------------------------------------------------------------------------------- */
 /* dequantize (portable) and quantize                                                  */
 
+/* core_kernels_dequant: see kernels.h. */
 int core_kernels_dequant(int type, const void *src, float *dst, int64_t n)
 {
     int be = core_kernels_block_elems(type);
@@ -267,6 +276,7 @@ int core_kernels_dequant(int type, const void *src, float *dst, int64_t n)
     return 0;
 }
 
+/* core_kernels_quantize: see kernels.h. */
 int core_kernels_quantize(int type, const float *src, void *dst, int64_t n)
 {
     switch (type) {
@@ -781,6 +791,7 @@ static const kernels_dot_fn kernels_table[4][K_N] = {
 
 static atomic_int kernels_isa_cur;
 
+/* core_kernels_isa_supported: see kernels.h. */
 int core_kernels_isa_supported(int isa)
 {
     __builtin_cpu_init();
@@ -798,6 +809,7 @@ int core_kernels_isa_supported(int isa)
     }
 }
 
+/* core_kernels_set_isa: see kernels.h. */
 int core_kernels_set_isa(int isa)
 {
     pthread_once(&kernels_table_once, kernels_table_init);
@@ -812,6 +824,7 @@ int core_kernels_set_isa(int isa)
     return 0;
 }
 
+/* core_kernels_isa: see kernels.h. */
 int core_kernels_isa(void)
 {
     int isa = atomic_load_explicit(&kernels_isa_cur, memory_order_relaxed);
@@ -829,6 +842,7 @@ int core_kernels_isa(void)
     return isa;
 }
 
+/* core_kernels_isa_name: see kernels.h. */
 const char *core_kernels_isa_name(int isa)
 {
     switch (isa) {
@@ -853,6 +867,7 @@ static int kernels_index(int type)
     }
 }
 
+/* core_kernels_dot: see kernels.h. */
 float core_kernels_dot(int type, const void *row, const float *x, int64_t n)
 {
     int k = kernels_index(type);
@@ -860,6 +875,7 @@ float core_kernels_dot(int type, const void *row, const float *x, int64_t n)
     return kernels_table[core_kernels_isa()][k](row, x, n);
 }
 
+/* core_kernels_matvec: see kernels.h. */
 void core_kernels_matvec(int type, const void *w, int64_t n, const float *x, float *y,
                          int64_t r0, int64_t r1)
 {

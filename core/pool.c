@@ -111,6 +111,7 @@ static void *pool_worker(void *arg)
     }
 }
 
+/* core_pool_new: see pool.h. */
 int core_pool_new(struct core_pool **out, int n_threads, struct bz_err *err)
 {
     *out = NULL;
@@ -145,6 +146,7 @@ int core_pool_new(struct core_pool **out, int n_threads, struct bz_err *err)
     return 0;
 }
 
+/* core_pool_free: see pool.h. */
 void core_pool_free(struct core_pool *p)
 {
     if (!p)
@@ -163,6 +165,7 @@ void core_pool_free(struct core_pool *p)
     free(p);
 }
 
+/* core_pool_threads: see pool.h. */
 int core_pool_threads(const struct core_pool *p)
 {
     return p ? p->n_threads : 1;
@@ -212,11 +215,13 @@ static void pool_job(struct core_pool *p, int64_t n, int64_t grain, core_pool_fn
     pthread_mutex_unlock(&p->job_lock);
 }
 
+/* core_pool_for: see pool.h. */
 void core_pool_for(struct core_pool *p, int64_t n, int64_t grain, core_pool_fn fn, void *ctx)
 {
     pool_job(p, n, grain, fn, ctx);
 }
 
+/* core_pool_split: see pool.h. */
 void core_pool_split(struct core_pool *p, int64_t n, int64_t align, core_pool_fn fn, void *ctx)
 {
     if (align < 1)

@@ -32,6 +32,7 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* core_sample_rng_seed: see sample.h. */
 void core_sample_rng_seed(struct core_sample_rng *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
@@ -40,6 +41,7 @@ void core_sample_rng_seed(struct core_sample_rng *r, uint64_t seed)
 
 static inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
+/* core_sample_rng_u64: see sample.h. */
 uint64_t core_sample_rng_u64(struct core_sample_rng *r)
 {
     uint64_t *s = r->s, res = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
@@ -52,11 +54,13 @@ uint64_t core_sample_rng_u64(struct core_sample_rng *r)
     return res;
 }
 
+/* core_sample_rng_uniform: see sample.h. */
 double core_sample_rng_uniform(struct core_sample_rng *r)
 {
     return (double)(core_sample_rng_u64(r) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+/* core_sample_defaults: see sample.h. */
 void core_sample_defaults(struct core_sample_params *p)
 {
     *p = (struct core_sample_params){.temp = 0, .top_k = 0, .top_p = 1, .min_p = 0,
@@ -64,6 +68,7 @@ void core_sample_defaults(struct core_sample_params *p)
                                      .presence_penalty = 0, .penalty_last_n = 64, .seed = 0};
 }
 
+/* core_sample_check: see sample.h. */
 int core_sample_check(const struct core_sample_params *p, struct bz_err *err)
 {
     if (!(p->temp >= 0) || !isfinite(p->temp))
@@ -79,6 +84,7 @@ int core_sample_check(const struct core_sample_params *p, struct bz_err *err)
     return 0;
 }
 
+/* core_sample_new: see sample.h. */
 int core_sample_new(struct core_sample **out, const struct core_sample_params *p, int V,
                     struct bz_err *err)
 {
@@ -104,6 +110,7 @@ int core_sample_new(struct core_sample **out, const struct core_sample_params *p
     return 0;
 }
 
+/* core_sample_free: see sample.h. */
 void core_sample_free(struct core_sample *s)
 {
     if (!s)
@@ -114,6 +121,7 @@ void core_sample_free(struct core_sample *s)
     free(s);
 }
 
+/* core_sample_reset: see sample.h. */
 void core_sample_reset(struct core_sample *s)
 {
     s->hist_n = s->hist_pos = 0;
@@ -121,6 +129,7 @@ void core_sample_reset(struct core_sample *s)
     core_sample_rng_seed(&s->rng, s->p.seed);
 }
 
+/* core_sample_accept: see sample.h. */
 void core_sample_accept(struct core_sample *s, int token)
 {
     if (token < 0 || token >= s->V || s->p.penalty_last_n == 0)
@@ -201,6 +210,7 @@ static void select_top(struct cand *c, int n, int k)
     }
 }
 
+/* core_sample_next: see sample.h. */
 int core_sample_next(struct core_sample *s, float *logits)
 {
     apply_penalties(s, logits);
