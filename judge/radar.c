@@ -78,7 +78,7 @@ void judge_radar_label_at(const struct judge_radar *r, int k, int len,
         col = (int)lround(tx) + 2;
     } else {                       /* left side: text ends before the tip */
         out->align = -1;
-        col = (int)lround(tx) - 1 - len;
+        col = (int)lround(tx) - 2 - len;
     }
     if (col < 0)
         col = 0;
