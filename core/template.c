@@ -231,6 +231,13 @@ static void render_llama2(struct render *r, const struct core_chat_msg *m, size_
     const struct core_chat_msg *sys = NULL;
     if (n && m[0].role == CORE_ROLE_SYSTEM)
         sys = &m[i++];
+    if (sys && i == n) {
+        /* the system prompt lives inside the first [INST]: without a user turn it
+         * has nowhere to go */
+        r->rc = bz_errf(r->err, BZ_EINVAL, "llama2: a system message needs a user message "
+                                           "after it");
+        return;
+    }
     for (; i < n; i++) {
         if (m[i].role == CORE_ROLE_USER) {
             tpl_tok(r, r->v->bos);

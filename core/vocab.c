@@ -107,9 +107,7 @@ int core_vocab_add(struct core_vocab *v, const char *text, size_t len, float sco
         v->tokens = bz_realloc(v->tokens, (size_t)p->cap_tokens * sizeof(*v->tokens));
     }
     struct core_token *t = &v->tokens[v->n_tokens];
-    t->text = bz_strndup(text, len);
-    memcpy(t->text, text, len); /* keeps embedded NULs, which strndup would cut */
-    t->text[len] = 0;
+    t->text = bz_strndup(text, len); /* copies len bytes, NULs included */
     t->len = (uint32_t)len;
     t->score = score;
     t->type = (uint8_t)(type >= CORE_TOKEN_NORMAL && type <= CORE_TOKEN_BYTE ? type

@@ -180,6 +180,9 @@ TEST(template_roles_are_checked)
     ASSERT_EQ_INT(core_template_render(v, CORE_TEMPLATE_CHATML, a, 2, 0, &o, &err), BZ_EINVAL);
     struct core_chat_msg b[] = {msg(CORE_ROLE_ASSISTANT, "a")};
     ASSERT_EQ_INT(core_template_render(v, CORE_TEMPLATE_LLAMA2, b, 1, 0, &o, &err), BZ_EINVAL);
+    struct core_chat_msg sys_only[] = {msg(CORE_ROLE_SYSTEM, "s")};
+    ASSERT_EQ_INT(core_template_render(v, CORE_TEMPLATE_LLAMA2, sys_only, 1, 0, &o, &err),
+                  BZ_EINVAL);
     struct core_chat_msg c[] = {msg(CORE_ROLE_USER, "a"), msg(7, "b")};
     ASSERT_EQ_INT(core_template_render(v, CORE_TEMPLATE_ALPACA, c, 2, 0, &o, &err), BZ_EINVAL);
     core_template_out_cleanup(&o);

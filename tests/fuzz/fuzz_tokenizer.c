@@ -7,6 +7,7 @@
  *   3 the payload as ids for the streaming decoder (output must be valid UTF-8)
  *   4 the payload as a conversation (NUL-separated turns) for every template
  *   5 the payload as text for $BEZOAR_FUZZ_VOCAB (any vocab path), when set
+ *   6 the payload as a GGUF file whose tokenizer.ggml.* metadata makes a vocab
  * Built-in vocabs need nothing outside this file, so replays work without
  * ../shared.
  */
@@ -113,7 +114,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     init();
     if (size < 1)
         return 0;
-    int mode = data[0] % 6;
+    int mode = data[0] % 7;
     const uint8_t *d = data + 1;
     size_t n = size - 1;
     switch (mode) {
@@ -129,7 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 2: {
         struct core_vocab *v;
         if (core_vocab_from_llama2c_mem(&v, d, n, "fuzz", NULL) == 0) {
-            round_trip(v, (const uint8_t *)"Once upon a time \xe6\x97\xa5\xff", 21, 0, 0);
+            static const char t[] = "Once upon a time \xe6\x97\xa5\xff";
+            round_trip(v, (const uint8_t *)t, sizeof(t) - 1, 0, 0);
             core_vocab_free(v);
         }
         break;
@@ -180,10 +182,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         break;
     }
-    default:
+    case 5:
         if (ext)
             round_trip(ext, d, n, 0, 0);
         break;
+    default: {
+        struct core_gguf *g;
+        if (core_gguf_open_mem(&g, d, n, "fuzz.gguf", NULL) == 0) {
+            struct core_vocab *v;
+            if (core_vocab_from_gguf(&v, g, NULL) == 0) {
+                static const char t1[] = "Hello w\xc3\xb6rld <s> \xe6\x97\xa5\xff";
+                static const char t2[] = "Hello <|im_start|>";
+                round_trip(v, (const uint8_t *)t1, sizeof(t1) - 1, 0, 0);
+                round_trip(v, (const uint8_t *)t2, sizeof(t2) - 1, CORE_TOK_SPECIAL, 0);
+                core_vocab_free(v);
+            }
+            core_gguf_close(g);
+        }
+        break;
+    }
     }
     return 0;
 }
