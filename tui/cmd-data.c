@@ -39,7 +39,11 @@ static const char usage_export[] =
     "Write the records whose status is S (accepted, rejected, flagged, pending, all, or\n"
     "a comma list; default accepted) as F (alpaca, sharegpt, openai; default openai), a\n"
     "JSON array or with --jsonl JSON lines, edits applied, each with its \"id\". The file\n"
-    "is replaced atomically (temp file + fsync + rename).\n";
+    "is replaced atomically (temp file + fsync + rename).\n"
+    "       bezoar data export DATASET --prefs [--format dpo] -o OUT\n"
+    "Write the Compare view's decisive votes (DATASET.bezoar/votes.jsonl) as preference\n"
+    "pairs, JSON lines {id, prompt, chosen, rejected} (TRL / LLaMA-Factory style); ties\n"
+    "and both-bad votes are counted and left out.\n";
 
 static const char usage_import[] =
     "usage: bezoar data import IN -o OUT [--format F]\n"
@@ -239,6 +243,7 @@ static int data_export(int argc, char **argv, int import)
     int jsonl = import, in_fmt = DS_FMT_UNKNOWN, out_fmt = DS_OUT_OPENAI;
     unsigned mask = import ? DS_ALL_STATUSES : 1u << DS_ACCEPTED;
     const char *who = import ? "data import" : "data export";
+    int prefs = 0, dpo = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = NULL;
         if (is_help(a)) {
@@ -249,6 +254,12 @@ static int data_export(int argc, char **argv, int import)
                 return TUI_EXIT_USAGE;
         } else if (!import && strcmp(a, "--jsonl") == 0) {
             jsonl = 1;
+        } else if (!import && strcmp(a, "--prefs") == 0) {
+            prefs = 1;
+        } else if (!import && strcmp(a, "--format") == 0 && i + 1 < argc &&
+                   strcmp(argv[i + 1], "dpo") == 0) {
+            dpo = 1;
+            i++;
         } else if (!import && strcmp(a, "--status") == 0) {
             if (!(v = flag_value(argc, argv, &i)) || parse_status_mask(v, &mask))
                 return TUI_EXIT_USAGE;
@@ -274,6 +285,20 @@ static int data_export(int argc, char **argv, int import)
                             import ? "IN" : "DATASET");
     if (!out)
         return tui_cmd_fail(TUI_EXIT_USAGE, "%s: -o OUT missing (see -h)", who);
+    if (dpo && !prefs)
+        return tui_cmd_fail(TUI_EXIT_USAGE, "%s: --format dpo goes with --prefs", who);
+    if (prefs) {
+        char *votes = bz_asprintf("%s.bezoar/votes.jsonl", path);
+        struct bz_err verr = {0};
+        size_t w = 0, skipped = 0;
+        int vrc = ds_votes_export(votes, out, &w, &skipped, &verr);
+        free(votes);
+        if (vrc < 0)
+            return tui_cmd_fail_err(&verr, vrc);
+        printf("%zu preference pairs written to %s (%zu votes left out: ties, both bad, "
+               "unreadable)\n", w, out, skipped);
+        return TUI_EXIT_OK;
+    }
     struct ds_dataset *ds;
     if (open_ds(&ds, path, in_fmt, 1))
         return TUI_EXIT_ERROR;

@@ -6,19 +6,13 @@
  */
 #include "tui/compare.h"
 
-#include <cjson/cJSON.h>
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "dataset/dataset.h"
 
 const char *tui_vote_name(int v)
 {
-    switch (v) {
-    case TUI_VOTE_A: return "a";
-    case TUI_VOTE_B: return "b";
-    case TUI_VOTE_TIE: return "tie";
-    default: return "both_bad";
-    }
+    return ds_vote_name(v);
 }
 
 static void side_cleanup(struct tui_cmp_side *s)
@@ -253,39 +247,25 @@ int tui_compare_vote(struct tui_compare *c, int vote, struct bz_err *err)
     int v = vote;
     if (c->swapped && (vote == TUI_VOTE_A || vote == TUI_VOTE_B))
         v = vote == TUI_VOTE_A ? TUI_VOTE_B : TUI_VOTE_A;
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "t", bz_wall());
-    if (c->prompt_id)
-        cJSON_AddStringToObject(o, "prompt_id", c->prompt_id);
-    cJSON_AddStringToObject(o, "prompt", c->prompt);
-    cJSON_AddStringToObject(o, "model", c->model_path);
+    struct ds_vote dv;
+    memset(&dv, 0, sizeof dv);
+    dv.prompt_id = c->prompt_id;
+    dv.prompt = c->prompt;
+    dv.model = c->model_path;
+    char *texts[2];
     for (int i = 0; i < 2; i++) {
-        cJSON *side = cJSON_AddObjectToObject(o, i ? "b" : "a");
-        cJSON_AddStringToObject(side, "label", c->side[i].label);
-        if (c->side[i].adapter)
-            cJSON_AddStringToObject(side, "adapter", c->side[i].adapter);
         pthread_mutex_lock(&c->side[i].mu);
-        cJSON_AddStringToObject(side, "text", c->side[i].text.p ? c->side[i].text.p : "");
+        texts[i] = bz_strdup(c->side[i].text.p ? c->side[i].text.p : "");
         pthread_mutex_unlock(&c->side[i].mu);
+        dv.label[i] = c->side[i].label;
+        dv.adapter[i] = c->side[i].adapter;
+        dv.text[i] = texts[i];
     }
-    cJSON_AddStringToObject(o, "vote", tui_vote_name(v));
-    cJSON_AddBoolToObject(o, "blind", c->blind);
-    char *line = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    char *dir = bz_path_dir(c->votes_path);
-    int rc = bz_mkdir_p(dir, err);
-    free(dir);
-    if (rc == 0) {
-        int fd = open(c->votes_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        size_t n = strlen(line);
-        line[n] = '\n';
-        if (fd < 0 || write(fd, line, n + 1) != (ssize_t)(n + 1) || fsync(fd) != 0)
-            rc = bz_errf(err, -errno, "%s: cannot append the vote: %s", c->votes_path,
-                         strerror(errno));
-        if (fd >= 0)
-            close(fd);
-    }
-    free(line);
+    dv.vote = v;
+    dv.blind = c->blind;
+    int rc = ds_vote_append(c->votes_path, &dv, err);
+    free(texts[0]);
+    free(texts[1]);
     if (rc == 0)
         c->voted = vote;
     return rc;

@@ -41,6 +41,7 @@ struct tui_cmp_side {
     struct tui_compare *owner;
 };
 
+/* the same values as enum ds_vote_choice */
 enum tui_vote { TUI_VOTE_A = 0, TUI_VOTE_B, TUI_VOTE_TIE, TUI_VOTE_BOTH_BAD };
 const char *tui_vote_name(int v);
 
