@@ -9,6 +9,7 @@
 #   make bench      benchmark programs (print figures, never pass/fail)
 #   make fuzz       libFuzzer harnesses (clang) under build/fuzz/
 #   make assets     regenerate the shipped demo files in assets/
+#   make demo-model retrain the shipped demo model (assets/demo-model.gguf)
 
 CC       ?= cc
 PKGS     := ncursesw libuv libcjson openblas libpcre2-8 libutf8proc zlib libcurl
@@ -52,7 +53,7 @@ BENCHES   := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 TOOLS     := $(TOOL_SRC:tests/tools/%.c=$(B)/tools/%)
 REPLAYS   := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/fuzz-replay/%)
 
-.PHONY: all run test unit e2e bench fuzz assets clean deps tools
+.PHONY: all run test unit e2e bench fuzz assets demo-model clean deps tools
 all: $(BIN) $(TOOLS)
 
 $(B)/%.o: %.c
@@ -128,6 +129,11 @@ build/fuzz/bin/%: build/fuzz/tests/fuzz/%.o $(LIBBZ)
 
 assets: all
 	$(Q)bash assets/make-assets.sh $(B)
+
+# The demo model: a tiny Llama trained by the project (bezoar train --full) on the
+# corpus it generates; minutes on two cores.
+demo-model: all
+	$(Q)bash assets/make-demo-model.sh $(B)
 
 clean:
 	rm -rf build
