@@ -2,10 +2,9 @@
  * lora.c: LoRA adapters on disk and their creation (see the second half of lora.h).
  *
  * Key idea: one in-memory layout (PEFT shapes, B rows in the model's GGUF order) and
- * two writers/readers: a PEFT directory (adapter_config.json + a safetensors file,
- * whose format is an 8-byte header length, a JSON header and raw little-endian data)
- * and a llama.cpp adapter GGUF through core/gguf.h. Loading checks every shape
- * against the model before anything is used.
+ * two layouts: a PEFT directory (adapter_config.json + adapter_model.safetensors
+ * through core/safetensors.h) and a llama.cpp adapter GGUF through core/gguf.h.
+ * Loading checks every shape against the model before anything is used.
  *
  * Left out: safetensors dtypes other than F32/F16/BF16 on load (always F32 on save).
  */
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "core/gguf.h"
+#include "core/safetensors.h"
 
 #define NT CORE_LORA_NTARGETS
 
@@ -142,53 +142,39 @@ int core_lora_save_peft(const struct core_lora *l, const struct core_model *m, c
     if (rc)
         return rc;
     int hs = head_size(m);
-    /* safetensors: header JSON with offsets into one data blob */
-    struct bz_buf hdr, data;
-    bz_buf_init(&hdr);
-    bz_buf_init(&data);
-    bz_buf_puts(&hdr, "{\"__metadata__\":{\"format\":\"pt\"}");
-    for (int layer = 0; layer < l->n_layers; layer++)
-        for (int t = 0; t < NT; t++) {
+    struct core_safetensors_writer *w = core_safetensors_writer_new();
+    core_safetensors_writer_set_meta(w, "format", "pt");
+    float **perm = bz_calloc((size_t)l->n_layers * NT, sizeof *perm); /* HF-order q/k B */
+    for (int layer = 0; layer < l->n_layers && !rc; layer++)
+        for (int t = 0; t < NT && !rc; t++) {
             const struct core_lora_pair *pr = core_lora_pair_at(l, layer, t);
             if (!pr)
                 continue;
-            for (int ab = 0; ab < 2; ab++) {
-                char name[128];
-                hf_tensor_name(name, sizeof name, layer, t, ab ? 'B' : 'A');
-                int rows = ab ? pr->c_out : pr->r, cols = ab ? pr->r : pr->c_in;
-                size_t start = data.len, nb = sizeof(float) * (size_t)rows * cols;
-                if (ab && permuted(m, t)) {
-                    bz_buf_reserve(&data, nb);
-                    float *dst = (float *)(data.p + data.len);
-                    for (int g = 0; g < rows; g++)
-                        memcpy(dst + (size_t)hf_row(g, hs) * cols, pr->b + (size_t)g * cols,
-                               sizeof(float) * cols);
-                    data.len += nb;
-                } else {
-                    bz_buf_append(&data, ab ? pr->b : pr->a, nb);
-                }
-                bz_buf_printf(&hdr, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],"
-                              "\"data_offsets\":[%zu,%zu]}", name, rows, cols, start, data.len);
+            const float *b = pr->b;
+            if (permuted(m, t)) {
+                float *hf = bz_malloc(sizeof(float) * (size_t)pr->c_out * pr->r);
+                for (int g = 0; g < pr->c_out; g++)
+                    memcpy(hf + (size_t)hf_row(g, hs) * pr->r, pr->b + (size_t)g * pr->r,
+                           sizeof(float) * pr->r);
+                perm[layer * NT + t] = hf;
+                b = hf;
             }
+            char name[128];
+            int64_t sa[2] = {pr->r, pr->c_in}, sb[2] = {pr->c_out, pr->r};
+            hf_tensor_name(name, sizeof name, layer, t, 'A');
+            rc = core_safetensors_writer_add(w, name, CORE_ST_F32, 2, sa, pr->a, err);
+            hf_tensor_name(name, sizeof name, layer, t, 'B');
+            if (!rc)
+                rc = core_safetensors_writer_add(w, name, CORE_ST_F32, 2, sb, b, err);
         }
-    bz_buf_putc(&hdr, '}');
-    while (hdr.len % 8)
-        bz_buf_putc(&hdr, ' ');
-    struct bz_buf file;
-    bz_buf_init(&file);
-    uint64_t hl = hdr.len;
-    unsigned char le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)(hl >> (8 * i));
-    bz_buf_append(&file, le, 8);
-    bz_buf_append(&file, hdr.p, hdr.len);
-    bz_buf_append(&file, data.p ? data.p : "", data.len);
     char *path = bz_path_join(dir, "adapter_model.safetensors");
-    rc = bz_write_atomic(path, file.p, file.len, err);
+    if (!rc)
+        rc = core_safetensors_writer_write(w, path, err);
     free(path);
-    bz_buf_cleanup(&hdr);
-    bz_buf_cleanup(&data);
-    bz_buf_cleanup(&file);
+    core_safetensors_writer_free(w);
+    for (int i = 0; i < l->n_layers * NT; i++)
+        free(perm[i]);
+    free(perm);
     if (rc)
         return rc;
 
@@ -217,48 +203,28 @@ int core_lora_save_peft(const struct core_lora *l, const struct core_model *m, c
     return rc;
 }
 
-static float half_to_f32(uint16_t h, int bf16)
+/* Copy a (rows, cols) tensor of type (F32/F16/BF16) into dst, B of q/k from HF row
+ * order back to GGUF order (perm_hs: head size, 0 for no permutation). */
+static int st_copy(float *dst, const struct core_safetensors_tensor *ti, int rows, int cols,
+                   int perm_hs)
 {
-    uint32_t u;
-    if (bf16) {
-        u = (uint32_t)h << 16;
-    } else {
-        uint32_t s = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-        if (e == 0) {
-            float v = ldexpf((float)f, -24);
-            return s ? -v : v;
-        }
-        if (e == 31)
-            u = s | 0x7f800000u | (f << 13);
+    size_t esz = ti->nbytes / ((size_t)rows * cols);
+    float *row = bz_malloc(sizeof(float) * (size_t)cols);
+    int rc = 0;
+    for (int r = 0; r < rows && !rc; r++) {
+        const unsigned char *src = (const unsigned char *)ti->data + (size_t)r * cols * esz;
+        if (ti->type == CORE_TYPE_F32)
+            memcpy(row, src, sizeof(float) * (size_t)cols); /* may be unaligned */
         else
-            u = s | ((e + 112) << 23) | (f << 13);
-    }
-    float v;
-    memcpy(&v, &u, 4);
-    return v;
-}
-
-/* Copy a (rows, cols) tensor of dtype into dst, B of q/k back to GGUF row order. */
-static void st_copy(float *dst, const unsigned char *src, int dtype, int rows, int cols,
-                    int perm_hs)
-{
-    for (int r = 0; r < rows; r++) {
+            rc = core_dequant_row(ti->type, src, row, cols);
         int g = r;
-        if (perm_hs) /* src row r is HF row r: find the GGUF row that maps to it */
+        if (perm_hs) /* HF row r: find the GGUF row that maps to it */
             for (g = 0; hf_row(g, perm_hs) != r; g++)
                 ;
-        float *d = dst + (size_t)g * cols;
-        for (int c = 0; c < cols; c++) {
-            size_t i = (size_t)r * cols + c;
-            if (dtype == 0) {
-                memcpy(&d[c], src + 4 * i, 4);
-            } else {
-                uint16_t h;
-                memcpy(&h, src + 2 * i, 2);
-                d[c] = half_to_f32(h, dtype == 2);
-            }
-        }
+        memcpy(dst + (size_t)g * cols, row, sizeof(float) * (size_t)cols);
     }
+    free(row);
+    return rc;
 }
 
 static int load_peft(struct core_lora *out, const struct core_model *m, const char *dir,
@@ -266,12 +232,13 @@ static int load_peft(struct core_lora *out, const struct core_model *m, const ch
 {
     char *cfg_path = bz_path_join(dir, "adapter_config.json");
     char *st_path = bz_path_join(dir, "adapter_model.safetensors");
-    char *cfg_txt = NULL, *st = NULL;
-    size_t cfg_len, st_len;
-    cJSON *cfg = NULL, *hdr = NULL;
+    char *cfg_txt = NULL;
+    size_t cfg_len;
+    cJSON *cfg = NULL;
+    struct core_safetensors *st = NULL;
     int *ranks = NULL, rc;
     if ((rc = bz_read_file(cfg_path, &cfg_txt, &cfg_len, err)) ||
-        (rc = bz_read_file(st_path, &st, &st_len, err)))
+        (rc = core_safetensors_open(&st, st_path, err)))
         goto out;
     cfg = cJSON_Parse(cfg_txt);
     const cJSON *jr = cfg ? cJSON_GetObjectItem(cfg, "r") : NULL;
@@ -281,41 +248,19 @@ static int load_peft(struct core_lora *out, const struct core_model *m, const ch
         goto out;
     }
     int rslora = cJSON_IsTrue(cJSON_GetObjectItem(cfg, "use_rslora"));
-    if (st_len < 8) {
-        rc = bz_errf(err, BZ_ECORRUPT, "%s: truncated (%zu bytes)", st_path, st_len);
-        goto out;
-    }
-    uint64_t hl = 0;
-    for (int i = 0; i < 8; i++)
-        hl |= (uint64_t)(unsigned char)st[i] << (8 * i);
-    if (hl > st_len - 8) {
-        rc = bz_errf(err, BZ_ECORRUPT, "%s: header length %llu beyond the file (%zu bytes)",
-                     st_path, (unsigned long long)hl, st_len);
-        goto out;
-    }
-    hdr = cJSON_ParseWithLength(st + 8, hl);
-    if (!cJSON_IsObject(hdr)) {
-        rc = bz_errf(err, BZ_EFORMAT, "%s: the header is not a JSON object", st_path);
-        goto out;
-    }
-    const unsigned char *blob = (const unsigned char *)st + 8 + hl;
-    size_t blob_len = st_len - 8 - hl;
     int L = m->cfg.n_layers;
     ranks = bz_calloc((size_t)L * NT, sizeof(int));
-    /* pass 1: ranks from the A shapes; pass 2: copy after allocation */
+    /* pass 1: ranks from the shapes; pass 2: copy after allocation */
     for (int pass = 0; pass < 2; pass++) {
-        const cJSON *it;
-        cJSON_ArrayForEach(it, hdr)
-        {
-            if (!strcmp(it->string, "__metadata__"))
-                continue;
+        for (int i = 0; i < st->n_tensors; i++) {
+            const struct core_safetensors_tensor *ti = &st->tensors[i];
             int layer, n = 0;
             char block[32], mod[32], ab;
-            if (sscanf(it->string, "base_model.model.model.layers.%d.%31[^.].%31[^.].lora_%c.weight%n",
-                       &layer, block, mod, &ab, &n) != 4 || it->string[n] || layer < 0 ||
+            if (sscanf(ti->name,
+                       "base_model.model.model.layers.%d.%31[^.].%31[^.].lora_%c.weight%n",
+                       &layer, block, mod, &ab, &n) != 4 || ti->name[n] || layer < 0 ||
                 layer >= L || (ab != 'A' && ab != 'B')) {
-                rc = bz_errf(err, BZ_EFORMAT, "%s: unexpected tensor \"%s\"", st_path,
-                             it->string);
+                rc = bz_errf(err, BZ_EFORMAT, "%s: unexpected tensor \"%s\"", st_path, ti->name);
                 goto out;
             }
             int t = 0;
@@ -326,17 +271,13 @@ static int load_peft(struct core_lora *out, const struct core_model *m, const ch
                              st_path, mod);
                 goto out;
             }
-            const cJSON *sh = cJSON_GetObjectItem(it, "shape");
-            const cJSON *off = cJSON_GetObjectItem(it, "data_offsets");
-            const cJSON *dt = cJSON_GetObjectItem(it, "dtype");
-            if (cJSON_GetArraySize(sh) != 2 || cJSON_GetArraySize(off) != 2 ||
-                !cJSON_IsString(dt)) {
-                rc = bz_errf(err, BZ_EFORMAT, "%s: %s: bad shape/offsets/dtype", st_path,
-                             it->string);
+            if (ti->n_dims != 2 || ti->type < 0) {
+                rc = bz_errf(err, BZ_EFORMAT, "%s: %s: %d dimensions of %s, expected 2 of "
+                             "F32/F16/BF16", st_path, ti->name, ti->n_dims,
+                             core_safetensors_dtype_name(ti->dtype));
                 goto out;
             }
-            int rows = cJSON_GetArrayItem(sh, 0)->valueint;
-            int cols = cJSON_GetArrayItem(sh, 1)->valueint;
+            int rows = (int)ti->shape[0], cols = (int)ti->shape[1];
             int cin, cout;
             dims(m, t, &cin, &cout);
             int r = ab == 'A' ? rows : cols;
@@ -344,29 +285,19 @@ static int load_peft(struct core_lora *out, const struct core_model *m, const ch
             int er = ab == 'A' ? want_r : cout, ec = ab == 'A' ? cin : want_r;
             if (rows != er || cols != ec || r < 1) {
                 rc = bz_errf(err, BZ_EFORMAT, "%s: %s has shape (%d, %d), the model needs "
-                             "(%d, %d)", st_path, it->string, rows, cols, er, ec);
+                             "(%d, %d)", st_path, ti->name, rows, cols, er, ec);
                 goto out;
             }
             if (pass == 0) {
                 ranks[layer * NT + t] = r;
                 continue;
             }
-            int dtype = !strcmp(dt->valuestring, "F32")    ? 0
-                        : !strcmp(dt->valuestring, "F16")  ? 1
-                        : !strcmp(dt->valuestring, "BF16") ? 2 : -1;
-            double o0 = cJSON_GetArrayItem(off, 0)->valuedouble;
-            double o1 = cJSON_GetArrayItem(off, 1)->valuedouble;
-            size_t esz = dtype == 0 ? 4 : 2;
-            if (dtype < 0 || o0 < 0 || o1 > (double)blob_len ||
-                o1 - o0 != (double)esz * rows * cols) {
-                rc = bz_errf(err, BZ_EFORMAT, "%s: %s: dtype %s or offsets [%.0f, %.0f] do not "
-                             "fit the shape and the file", st_path, it->string, dt->valuestring,
-                             o0, o1);
+            struct core_lora_pair *pr = &out->pairs[layer * NT + t];
+            if ((rc = st_copy(ab == 'A' ? pr->a : pr->b, ti, rows, cols,
+                              ab == 'B' && permuted(m, t) ? head_size(m) : 0))) {
+                rc = bz_errf(err, rc, "%s: %s cannot be converted", st_path, ti->name);
                 goto out;
             }
-            struct core_lora_pair *pr = &out->pairs[layer * NT + t];
-            st_copy(ab == 'A' ? pr->a : pr->b, blob + (size_t)o0, dtype, rows, cols,
-                    ab == 'B' && permuted(m, t) ? head_size(m) : 0);
         }
         if (pass == 0) {
             int any = 0;
@@ -385,8 +316,8 @@ static int load_peft(struct core_lora *out, const struct core_model *m, const ch
     rc = 0;
 out:
     cJSON_Delete(cfg);
-    cJSON_Delete(hdr);
-    free(cfg_txt), free(st), free(cfg_path), free(st_path), free(ranks);
+    core_safetensors_close(st);
+    free(cfg_txt), free(cfg_path), free(st_path), free(ranks);
     if (rc)
         core_lora_cleanup(out);
     return rc;
