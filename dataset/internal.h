@@ -159,6 +159,9 @@ void ds__release(struct ds_dataset *ds, size_t *released, size_t upto, int all);
 /* Index chunks (mmap'd, pre-faulted), and their release. */
 void *ds__chunk_alloc(size_t bytes);
 void ds__chunk_free(void *p, size_t bytes);
+/* Bytes per read() of the index pass (4 MiB; tests make it tiny to cross chunk
+ * boundaries everywhere). Set before ds_open. */
+extern size_t ds__read_chunk;
 /* The indexer thread body and the synchronous version (index.c). */
 void *ds__index_thread(void *arg);
 int ds__index_run(struct ds_dataset *ds);
