@@ -24,6 +24,7 @@
 #define FW_ATT_ROWS 64
 #define FW_MIN_WORK (64 * 1024)
 #define FW_MIN_LIN (8 * 1024)
+#define FW_XQ_TOKENS 4 /* matvec mode runs for fewer tokens than this */
 
 struct fw_layer {
     float *attn_norm, *ffn_norm; /* (C) */
@@ -48,6 +49,8 @@ struct core_forward {
     float *k, *v;              /* (nb, KVD) */
     float *g, *u;              /* (nb, FF) */
     float *lora_h;             /* (nb, R max) */
+    int16_t *xq16;             /* (FW_XQ_TOKENS, max in): int16 activations for decode */
+    float *xqd;                /* (FW_XQ_TOKENS, max in / 32) their block scales */
     int lora_r;
     float *scratch;            /* [n_threads][scratch_per] */
     size_t scratch_per;
@@ -191,6 +194,9 @@ int core_forward_new(struct core_forward **out, const struct core_model *m,
     f->g = fw_alloc((size_t)f->nb * f->FF, &fail);
     f->u = fw_alloc((size_t)f->nb * f->FF, &fail);
     f->scratch = fw_alloc(f->scratch_per * f->n_threads, &fail);
+    f->xq16 = fail ? NULL : calloc((size_t)FW_XQ_TOKENS * max_in, sizeof(int16_t));
+    f->xqd = fw_alloc((size_t)FW_XQ_TOKENS * (max_in / 32 + 1), &fail);
+    fail |= !f->xq16;
     if (fail) {
         core_forward_free(f);
         return bz_errf(err, BZ_ENOMEM, "no memory for a %d-position KV cache (%.0f MiB); try a "
@@ -246,6 +252,8 @@ void core_forward_free(struct core_forward *f)
     free(f->u);
     free(f->lora_h);
     free(f->scratch);
+    free(f->xq16);
+    free(f->xqd);
     free(f);
 }
 
@@ -318,6 +326,7 @@ struct fw_part {
 struct fw_lin {
     struct core_forward *f;
     const float *x;    /* (T, cin) */
+    struct core_kernels_xq xq[FW_XQ_TOKENS]; /* matvec mode: x prepared per token */
     int T;
     int64_t cin;
     int matvec;        /* 1: fused kernels per token; 0: sgemm */
@@ -332,8 +341,8 @@ static void fw_lin_rows(struct fw_lin *j, const struct fw_part *p, int64_t r0, i
     size_t rb = core_kernels_row_bytes(w->type, j->cin);
     if (j->matvec) {
         for (int t = 0; t < j->T; t++)
-            core_kernels_matvec(w->type, w->data, j->cin, j->x + (size_t)t * j->cin,
-                                p->y + (size_t)t * p->rows, r0, r1);
+            core_kernels_matvec_xq(w->type, w->data, j->cin, &j->xq[t],
+                                   p->y + (size_t)t * p->rows, r0, r1);
         return;
     }
     if (w->type == CORE_TYPE_F32) {
@@ -374,7 +383,10 @@ static void fw_linear(struct core_forward *f, const float *x, int T, int64_t cin
         total += w[i]->ne[1];
         all_f32 &= w[i]->type == CORE_TYPE_F32;
     }
-    j.matvec = T == 1 || (T < 4 && !all_f32);
+    j.matvec = T == 1 || (T < FW_XQ_TOKENS && !all_f32);
+    for (int t = 0; j.matvec && t < T; t++)
+        core_kernels_xq_prepare(&j.xq[t], x + (size_t)t * cin, cin,
+                                f->xq16 + (size_t)t * cin, f->xqd + (size_t)t * (cin / 32 + 1));
     int64_t grain;
     if (j.matvec) /* two chunks per thread: few claims on the shared counter, some balance */
         grain = (total + 2 * f->n_threads - 1) / (2 * f->n_threads);

@@ -773,6 +773,159 @@ AVX512 static float dot_q6_k_avx512(const void *row, const float *x, int64_t n)
 }
 
 /* ---------------------------------------------------------------------------------- */
+/* integer activations (int16) for Q8_0 / Q4_0                                         */
+
+/* core_kernels_xq_prepare: see kernels.h. */
+void core_kernels_xq_prepare(struct core_kernels_xq *xq, const float *x, int64_t n, int16_t *q,
+                             float *d)
+{
+    xq->x = x;
+    xq->n = n;
+    xq->q = q;
+    xq->d = d;
+    if (n % QK)
+        return;
+    for (int64_t b = 0; b < n / QK; b++) {
+        const float *xb = x + b * QK;
+        float amax = 0;
+        for (int j = 0; j < QK; j++)
+            amax = fmaxf(amax, fabsf(xb[j]));
+        float dd = amax / 32767.0f, id = amax > 0 ? 32767.0f / amax : 0;
+        d[b] = dd;
+        for (int j = 0; j < QK; j++)
+            q[b * QK + j] = (int16_t)lrintf(xb[j] * id);
+    }
+}
+
+/* portable: the same integer math, for tests and machines without AVX2 */
+static float dotq_q8_0_portable(const void *row, const int16_t *q, const float *d, int64_t n)
+{
+    const struct blk_q8_0 *b = row;
+    float s = 0;
+    for (int64_t i = 0; i < n / QK; i++, q += QK) {
+        int32_t acc = 0;
+        for (int j = 0; j < QK; j++)
+            acc += (int32_t)b[i].qs[j] * q[j];
+        s += core_kernels_f16_to_f32(b[i].d) * d[i] * (float)acc;
+    }
+    return s;
+}
+
+static float dotq_q4_0_portable(const void *row, const int16_t *q, const float *d, int64_t n)
+{
+    const struct blk_q4_0 *b = row;
+    float s = 0;
+    for (int64_t i = 0; i < n / QK; i++, q += QK) {
+        int32_t acc = 0;
+        for (int j = 0; j < QK / 2; j++)
+            acc += ((b[i].qs[j] & 0xF) - 8) * q[j] + ((b[i].qs[j] >> 4) - 8) * q[j + QK / 2];
+        s += core_kernels_f16_to_f32(b[i].d) * d[i] * (float)acc;
+    }
+    return s;
+}
+
+AVX2 static inline __m256 dotq_block_avx2(__m128i w0, __m128i w1, const int16_t *q)
+{
+    __m256i p0 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(w0), _mm256_loadu_si256((const __m256i *)q));
+    __m256i p1 = _mm256_madd_epi16(_mm256_cvtepi8_epi16(w1),
+                                   _mm256_loadu_si256((const __m256i *)(q + 16)));
+    return _mm256_cvtepi32_ps(_mm256_add_epi32(p0, p1));
+}
+
+AVX2 static float dotq_q8_0_avx2(const void *row, const int16_t *q, const float *d, int64_t n)
+{
+    const struct blk_q8_0 *b = row;
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0;
+    int64_t nb = n / QK, i = 0;
+    for (; i + 2 <= nb; i += 2, q += 2 * QK) {
+        __m256 s0 = dotq_block_avx2(_mm_loadu_si128((const __m128i *)b[i].qs),
+                                    _mm_loadu_si128((const __m128i *)(b[i].qs + 16)), q);
+        __m256 s1 = dotq_block_avx2(_mm_loadu_si128((const __m128i *)b[i + 1].qs),
+                                    _mm_loadu_si128((const __m128i *)(b[i + 1].qs + 16)), q + QK);
+        a0 = _mm256_fmadd_ps(_mm256_set1_ps(kernels_f16_table[b[i].d] * d[i]), s0, a0);
+        a1 = _mm256_fmadd_ps(_mm256_set1_ps(kernels_f16_table[b[i + 1].d] * d[i + 1]), s1, a1);
+    }
+    for (; i < nb; i++, q += QK) {
+        __m256 s0 = dotq_block_avx2(_mm_loadu_si128((const __m128i *)b[i].qs),
+                                    _mm_loadu_si128((const __m128i *)(b[i].qs + 16)), q);
+        a0 = _mm256_fmadd_ps(_mm256_set1_ps(kernels_f16_table[b[i].d] * d[i]), s0, a0);
+    }
+    return hsum256(_mm256_add_ps(a0, a1));
+}
+
+AVX2 static float dotq_q4_0_avx2(const void *row, const int16_t *q, const float *d, int64_t n)
+{
+    const struct blk_q4_0 *b = row;
+    const __m128i m4 = _mm_set1_epi8(0xF), off = _mm_set1_epi8(8);
+    __m256 a0 = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n / QK; i++, q += QK) {
+        __m128i v = _mm_loadu_si128((const __m128i *)b[i].qs);
+        __m128i lo = _mm_sub_epi8(_mm_and_si128(v, m4), off);
+        __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), off);
+        __m256 s0 = dotq_block_avx2(lo, hi, q);
+        a0 = _mm256_fmadd_ps(_mm256_set1_ps(kernels_f16_table[b[i].d] * d[i]), s0, a0);
+    }
+    return hsum256(a0);
+}
+
+AVX512 static float dotq_q8_0_avx512(const void *row, const int16_t *q, const float *d, int64_t n)
+{
+    const struct blk_q8_0 *b = row;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t nb = n / QK, i = 0;
+    for (; i + 2 <= nb; i += 2, q += 2 * QK) {
+        __m512i p0 = _mm512_madd_epi16(
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)b[i].qs)),
+            _mm512_loadu_si512(q));
+        __m512i p1 = _mm512_madd_epi16(
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)b[i + 1].qs)),
+            _mm512_loadu_si512(q + QK));
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d] * d[i]),
+                             _mm512_cvtepi32_ps(p0), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 1].d] * d[i + 1]),
+                             _mm512_cvtepi32_ps(p1), a1);
+    }
+    for (; i < nb; i++, q += QK) {
+        __m512i p0 = _mm512_madd_epi16(
+            _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)b[i].qs)),
+            _mm512_loadu_si512(q));
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d] * d[i]),
+                             _mm512_cvtepi32_ps(p0), a0);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+AVX512 static inline __m512 dotq_q4_0_block_avx512(const struct blk_q4_0 *b, const int16_t *q)
+{
+    const __m128i m4 = _mm_set1_epi8(0xF), off = _mm_set1_epi8(8);
+    __m128i v = _mm_loadu_si128((const __m128i *)b->qs);
+    __m128i lo = _mm_sub_epi8(_mm_and_si128(v, m4), off);
+    __m128i hi = _mm_sub_epi8(_mm_and_si128(_mm_srli_epi16(v, 4), m4), off);
+    __m512i w = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_cvtepi8_epi16(lo)),
+                                   _mm256_cvtepi8_epi16(hi), 1);
+    return _mm512_cvtepi32_ps(_mm512_madd_epi16(w, _mm512_loadu_si512(q)));
+}
+
+AVX512 static float dotq_q4_0_avx512(const void *row, const int16_t *q, const float *d, int64_t n)
+{
+    const struct blk_q4_0 *b = row;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0;
+    int64_t nb = n / QK, i = 0;
+    for (; i + 2 <= nb; i += 2, q += 2 * QK) {
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d] * d[i]),
+                             dotq_q4_0_block_avx512(&b[i], q), a0);
+        a1 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i + 1].d] * d[i + 1]),
+                             dotq_q4_0_block_avx512(&b[i + 1], q + QK), a1);
+    }
+    for (; i < nb; i++, q += QK)
+        a0 = _mm512_fmadd_ps(_mm512_set1_ps(kernels_f16_table[b[i].d] * d[i]),
+                             dotq_q4_0_block_avx512(&b[i], q), a0);
+    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+}
+
+typedef float (*kernels_dotq_fn)(const void *row, const int16_t *q, const float *d, int64_t n);
+
+/* ---------------------------------------------------------------------------------- */
 /* dispatch                                                                            */
 
 typedef float (*kernels_dot_fn)(const void *row, const float *x, int64_t n);
@@ -886,4 +1039,24 @@ void core_kernels_matvec(int type, const void *w, int64_t n, const float *x, flo
     const char *p = (const char *)w + (size_t)r0 * rb;
     for (int64_t r = r0; r < r1; r++, p += rb)
         y[r] = fn(p, x, n);
+}
+
+/* core_kernels_matvec_xq: see kernels.h. */
+void core_kernels_matvec_xq(int type, const void *w, int64_t n, const struct core_kernels_xq *xq,
+                            float *y, int64_t r0, int64_t r1)
+{
+    static const kernels_dotq_fn q8[4] = {NULL, dotq_q8_0_portable, dotq_q8_0_avx2,
+                                          dotq_q8_0_avx512};
+    static const kernels_dotq_fn q4[4] = {NULL, dotq_q4_0_portable, dotq_q4_0_avx2,
+                                          dotq_q4_0_avx512};
+    int isa = core_kernels_isa();
+    if ((type != CORE_TYPE_Q8_0 && type != CORE_TYPE_Q4_0) || n % QK || !xq->q) {
+        core_kernels_matvec(type, w, n, xq->x, y, r0, r1);
+        return;
+    }
+    kernels_dotq_fn fn = (type == CORE_TYPE_Q8_0 ? q8 : q4)[isa];
+    size_t rb = core_kernels_row_bytes(type, n);
+    const char *p = (const char *)w + (size_t)r0 * rb;
+    for (int64_t r = r0; r < r1; r++, p += rb)
+        y[r] = fn(p, xq->q, xq->d, n);
 }

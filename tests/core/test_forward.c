@@ -332,6 +332,11 @@ static void check_model(struct tm *tm, const struct core_lora *lora, int T, doub
 /* ---------------------------------------------------------------------------------- */
 /* tests                                                                               */
 
+/* Decode with Q8_0/Q4_0 weights takes the activation as int16 per block of 32
+ * (core_kernels_xq): each dot is within 2e-5 of |w|.|x| (test_kernels), which over a
+ * few layers is about 5e-5 of the logits' scale; the float paths stay at 2e-5. */
+#define XQ_TOL 1e-4
+
 TEST(forward_llama_matches_reference)
 {
     struct tm *tm = tm_new(cfg_llama(), CORE_TYPE_F32, 1);
@@ -355,13 +360,14 @@ TEST(forward_threads_match_reference)
     check_model(tm, NULL, 17, 2e-5, pool);
     tm_free(tm);
     tm = tm_new(cfg_llama(), CORE_TYPE_Q8_0, 4);
-    check_model(tm, NULL, 9, 2e-5, pool);
+    check_model(tm, NULL, 9, XQ_TOL, pool);
     tm_free(tm);
     core_pool_free(pool);
 }
 
 static void check_type(int type)
 {
+    double tol = type == CORE_TYPE_Q8_0 || type == CORE_TYPE_Q4_0 ? XQ_TOL : 2e-5;
     struct core_model_config c = cfg_llama();
     c.dim = 256;
     c.n_heads = 8;
@@ -372,7 +378,7 @@ static void check_type(int type)
     for (int isa = CORE_KERNELS_PORTABLE; isa <= CORE_KERNELS_AVX512; isa++) {
         if (core_kernels_set_isa(isa) != 0)
             continue;
-        check_model(tm, NULL, 10, 2e-5, NULL);
+        check_model(tm, NULL, 10, tol, NULL);
     }
     core_kernels_set_isa(CORE_KERNELS_AUTO);
     /* two and three tokens at a time take the matvec path for quantized weights */
@@ -386,7 +392,7 @@ static void check_type(int type)
     ASSERT_OK(core_forward_eval(f, tok, 2, got, 1, &err), &err);
     ASSERT_OK(core_forward_eval(f, tok + 2, 3, got + 2 * V, 1, &err), &err);
     ASSERT_OK(core_forward_eval(f, tok + 5, 2, got + 5 * V, 1, &err), &err);
-    ASSERT(max_abs_diff(got, ref, 7 * V) < 2e-5 * (1 + max_abs(ref, 7 * V)));
+    ASSERT(max_abs_diff(got, ref, 7 * V) < tol * (1 + max_abs(ref, 7 * V)));
     core_forward_free(f);
     tm_free(tm);
 }
@@ -425,7 +431,7 @@ TEST(forward_lora_matches_merged_reference)
             for (int i = 0; i < p->r * p->c_out; i++)
                 p->b[i] = 0.05f * tm_rnd();
         }
-    check_model(tm, &lora, 12, 2e-5, NULL);
+    check_model(tm, &lora, 12, XQ_TOL, NULL);
 
     int tok[5] = {3, 1, 4, 1, 5}, V = c->vocab_size;
     float base[5 * 77], with[5 * 77], ref[5 * 77];
@@ -556,7 +562,7 @@ TEST(forward_smollm2_shape_prefill_equals_decode)
     ASSERT_OK(core_pool_new(&pool, 2, &err), &err);
     run_both(&tm->m, pool, NULL, tok, T, pre, dec);
     double d = max_abs_diff(pre, dec, (size_t)T * 49152), s = max_abs(pre, (size_t)T * 49152);
-    if (d > 1e-5 * (1 + s))
+    if (d > 5e-5 * (1 + s)) /* decode uses int16 activations for Q8_0 (see XQ_TOL) */
         test__fail(__FILE__, __LINE__, "prefill vs decode: %g (max |logit| %g)", d, s);
     core_pool_free(pool);
     free(pre), free(dec);
