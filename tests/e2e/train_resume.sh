@@ -2,7 +2,8 @@
 # train_resume: LoRA on stories260K. A run killed with SIGKILL after a random
 # checkpoint and resumed ends with byte-identical adapter files and the same losses as
 # an uninterrupted run; SIGTERM writes a checkpoint and stops cleanly; SAVE_NOW
-# writes one without stopping; bad input is refused before training with the number.
+# writes one without stopping; bad input is refused before training with the number;
+# only the pairs the journal accepted are trained on by default.
 set -u
 BIN=${BEZOAR_BIN:-$PWD/build/bezoar}
 MODEL=$PWD/../shared/data/models/stories260K.gguf
@@ -57,4 +58,16 @@ grep -q "seq 4096 is longer than the model's context [0-9]*: use --seq" e.err ||
 "$BIN" train "${common[@]}" --status accepted --out runs/f >f.out 2>f.err && fail "empty selection accepted"
 grep -q "no usable examples with status 'accepted'" f.err || { cat f.err; fail "empty message"; }
 grep -q '"event":"error"' f.out || fail "no error event"
+
+# the journal's decisions select the data: accepted pairs only by default
+for i in 1 2 3 4 5 6 7 8; do
+    printf '{"instruction":"Say hi number %d","input":"","output":"Hi there %d, once upon a time."}\n' $i $i
+done >pairs.jsonl
+"$BIN" data export pairs.jsonl -o all.jsonl --status all --jsonl >/dev/null || fail "export"
+for id in $(head -3 all.jsonl | grep -o '"id":"[^"]*"' | cut -d'"' -f4); do
+    "$BIN" data decide pairs.jsonl --id "$id" --op accept >/dev/null || fail "decide"
+done
+"$BIN" train -m "$MODEL" --data pairs.jsonl --template alpaca --max-steps 1 --json --out runs/g \
+    >g.out 2>g.err || { cat g.err; fail "accepted-only run"; }
+grep -q '"examples":3,' g.out || fail "accepted pairs: $(grep -o '"examples":[0-9]*' g.out)"
 echo ok
