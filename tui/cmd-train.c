@@ -12,10 +12,10 @@
  * Data: records with the chosen status (accepted by default; the journal's decisions
  * and edits apply), rendered by the chat template into ids and an assistant mask,
  * truncated to --seq; a held-out split for eval loss; micro-batches by length
- * bucketing (sorted windows of 64 batches), each padded to its own longest example.
+ * bucketing (sorted windows of 64 batches), each padded to its own longest row;
+ * --pack puts several examples in a row, each in its own attention segment.
  *
- * Left out: packing several examples per row (the kernels support segment masks, the
- * batcher does not use them yet), DPO.
+ * Left out: DPO.
  */
 #include "tui/tui.h"
 
@@ -44,6 +44,7 @@ static const char usage[] =
     "  --min-lr-ratio F (0) --clip G (1.0) --max-bad-steps K (5)\n"
     "  --epochs E (1) | --max-steps N    --batch B (4) --grad-accum G (1) --seq S (512)\n"
     "  --eval-split F (0.05) --eval-every N (50) --save-every N (100) --keep K (3)\n"
+    "  --pack             several examples per row (attention kept within each)\n"
     "  --seed S (1) --threads N (all CPUs) --json --quiet\n"
     "Events go to RUN/events.jsonl (and stdout with --json). A file RUN/SAVE_NOW or\n"
     "SIGTERM writes a checkpoint (SIGTERM then stops); --resume continues from the\n"
@@ -52,7 +53,7 @@ static const char usage[] =
 struct targs {
     char *model, *data, *out, *status, *tmpl, *targets, *schedule, *resume;
     int rank, rslora, full, epochs, max_steps, batch, accum, seq, eval_every, save_every;
-    int keep, threads, json, quiet, warmup, max_bad;
+    int keep, threads, json, quiet, warmup, max_bad, pack;
     float alpha, dropout, lr, wd, clip, min_lr, eval_split;
     long long seed;
 };
@@ -84,7 +85,7 @@ static const struct opt opts[] = {
     O("--dropout", OPT_FLOAT, dropout, 1), O("--lr", OPT_FLOAT, lr, 1),
     O("--weight-decay", OPT_FLOAT, wd, 1), O("--clip", OPT_FLOAT, clip, 1),
     O("--min-lr-ratio", OPT_FLOAT, min_lr, 1), O("--eval-split", OPT_FLOAT, eval_split, 1),
-    O("--seed", OPT_LL, seed, 1),
+    O("--seed", OPT_LL, seed, 1),         O("--pack", OPT_FLAG, pack, 1),
 };
 
 static void args_default(struct targs *a)
@@ -355,11 +356,17 @@ static int parse_targets(const char *s, unsigned *mask)
     return *mask ? 0 : -1;
 }
 
+/* Rows: what one line of a micro-batch holds. Without --pack a row is one example;
+ * with it, examples packed first-fit-decreasing up to --seq tokens, each in its own
+ * attention segment with positions from 0. Rows are built once (their composition
+ * is the same every epoch; their order is shuffled per epoch). */
 struct data {
     struct example *ex;
     int n;
     int *train, n_train, *eval, n_eval;
     int truncated, no_loss, skipped_bad;
+    int *row_ex, *row_off, *row_len, *row_loss, n_rows; /* row r: row_ex[row_off[r]..r+1) */
+    int *train_rows, n_train_rows, *eval_rows, n_eval_rows;
 };
 
 static void data_free(struct data *d)
@@ -367,6 +374,64 @@ static void data_free(struct data *d)
     for (int i = 0; i < d->n; i++)
         free(d->ex[i].ids), free(d->ex[i].mask);
     free(d->ex), free(d->train), free(d->eval);
+    free(d->row_ex), free(d->row_off), free(d->row_len), free(d->row_loss);
+    free(d->train_rows), free(d->eval_rows);
+}
+
+static int cmp_ex_len_desc(const void *x, const void *y, void *ctx)
+{
+    const struct data *d = ctx;
+    int a = *(const int *)x, b = *(const int *)y;
+    int la = d->ex[a].n, lb = d->ex[b].n;
+    return la != lb ? lb - la : a - b;
+}
+
+/* Append the rows of examples ids[0..n) (packed into seq tokens when pack) to the row
+ * table; their row ids go to *out (caller frees), their count to *n_out. */
+static void build_rows(struct data *d, const int *ids, int n, int seq, int pack, int **out,
+                       int *n_out)
+{
+    int *order = bz_malloc(sizeof(int) * (size_t)(n ? n : 1));
+    memcpy(order, ids, sizeof(int) * (size_t)n);
+    int *fill = bz_malloc(sizeof(int) * (size_t)(n ? n : 1)); /* tokens used per new row */
+    int *first = bz_malloc(sizeof(int) * (size_t)(n ? n : 1));
+    int nr = 0;
+    int *of = bz_malloc(sizeof(int) * (size_t)(n ? n : 1));   /* row of each example */
+    if (pack) /* first-fit decreasing, looking back over the last 256 open rows */
+        qsort_r(order, (size_t)n, sizeof(int), cmp_ex_len_desc, d);
+    for (int i = 0; i < n; i++) {
+        int len = d->ex[order[i]].n - 1, r = -1;
+        if (pack)
+            for (int k = BZ_MAX(0, nr - 256); k < nr && r < 0; k++)
+                if (fill[k] + len <= seq)
+                    r = k;
+        if (r < 0)
+            r = nr++, fill[r] = 0, first[r] = i;
+        fill[r] += len;
+        of[i] = r;
+    }
+    int base = d->n_rows, nex = d->n_rows ? d->row_off[d->n_rows] : 0;
+    d->row_off = bz_realloc(d->row_off, sizeof(int) * (size_t)(base + nr + 1));
+    d->row_len = bz_realloc(d->row_len, sizeof(int) * (size_t)(base + nr + 1));
+    d->row_loss = bz_realloc(d->row_loss, sizeof(int) * (size_t)(base + nr + 1));
+    d->row_ex = bz_realloc(d->row_ex, sizeof(int) * (size_t)(nex + n + 1));
+    d->row_off[base] = nex;
+    int at = nex;
+    for (int r = 0; r < nr; r++) { /* examples of row r, in the order they were placed */
+        d->row_len[base + r] = fill[r], d->row_loss[base + r] = 0;
+        for (int i = first[r]; i < n; i++)
+            if (of[i] == r) {
+                d->row_ex[at++] = order[i];
+                d->row_loss[base + r] += d->ex[order[i]].loss;
+            }
+        d->row_off[base + r + 1] = at;
+    }
+    d->n_rows = base + nr;
+    *out = bz_malloc(sizeof(int) * (size_t)(nr ? nr : 1));
+    for (int r = 0; r < nr; r++)
+        (*out)[r] = base + r;
+    *n_out = nr;
+    free(order), free(fill), free(first), free(of);
 }
 
 static int load_data(struct data *d, const struct targs *a, const struct core_vocab *vocab,
@@ -475,30 +540,32 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
     memcpy(d->eval, perm, sizeof(int) * (size_t)ne);
     memcpy(d->train, perm + ne, sizeof(int) * (size_t)d->n_train);
     free(perm);
+    build_rows(d, d->train, d->n_train, a->seq, a->pack, &d->train_rows, &d->n_train_rows);
+    build_rows(d, d->eval, d->n_eval, a->seq, 0, &d->eval_rows, &d->n_eval_rows);
     return 0;
 }
 
 /* ---------------------------------------------------------------- batches */
 
-static int cmp_len_desc(const void *x, const void *y, void *ctx)
+static int cmp_row_desc(const void *x, const void *y, void *ctx)
 {
     const struct data *d = ctx;
     int a = *(const int *)x, b = *(const int *)y;
-    int la = d->ex[a].n, lb = d->ex[b].n;
+    int la = d->row_len[a], lb = d->row_len[b];
     return la != lb ? lb - la : a - b;
 }
 
-/* The micro-batches of one epoch, B example indices each (-1: empty slot). Shuffle,
- * sort windows of 64 batches by length (bucketing), cut, shuffle the batch order. */
+/* The micro-batches of one epoch, B row ids each (-1: empty slot). Shuffle, sort
+ * windows of 64 batches by length (bucketing), cut, shuffle the batch order. */
 static int *epoch_plan(const struct data *d, int B, int64_t epoch, uint64_t seed, int *n_batches)
 {
-    int n = d->n_train, nb = (n + B - 1) / B;
+    int n = d->n_train_rows, nb = (n + B - 1) / B;
     int *idx = bz_malloc(sizeof(int) * (size_t)n);
-    memcpy(idx, d->train, sizeof(int) * (size_t)n);
+    memcpy(idx, d->train_rows, sizeof(int) * (size_t)n);
     shuffle(idx, n, mix64(seed ^ (uint64_t)(epoch + 1) * 0x51ed27ull));
     int win = 64 * B;
     for (int w = 0; w < n; w += win)
-        qsort_r(idx + w, (size_t)BZ_MIN(win, n - w), sizeof(int), cmp_len_desc, (void *)d);
+        qsort_r(idx + w, (size_t)BZ_MIN(win, n - w), sizeof(int), cmp_row_desc, (void *)d);
     int *order = bz_malloc(sizeof(int) * (size_t)nb);
     for (int i = 0; i < nb; i++)
         order[i] = i;
@@ -519,33 +586,36 @@ struct bbuf {
     int *tok, *tgt, *pos, *seg;
 };
 
-/* Fill a batch from example indices (B of them, -1 empty); returns tokens that carry
- * loss, *ntok the non-padding tokens. */
-static int fill_batch(struct bbuf *bb, const struct data *d, const int *ids, int B,
+/* Fill a batch from row ids (B of them, -1 empty), padded to the longest row; each
+ * example of a row is its own attention segment with positions from 0, padding one
+ * more segment. Returns tokens that carry loss, *ntok the non-padding tokens. */
+static int fill_batch(struct bbuf *bb, const struct data *d, const int *rows, int B,
                       struct core_train_batch *out, int *ntok)
 {
     int T = 1;
     for (int k = 0; k < B; k++)
-        if (ids[k] >= 0)
-            T = BZ_MAX(T, d->ex[ids[k]].n - 1);
+        if (rows[k] >= 0)
+            T = BZ_MAX(T, d->row_len[rows[k]]);
     int loss = 0;
     *ntok = 0;
     for (int k = 0; k < B; k++) {
-        const struct example *x = ids[k] >= 0 ? &d->ex[ids[k]] : NULL;
-        int len = x ? x->n - 1 : 0;
-        for (int t = 0; t < T; t++) {
-            int i = k * T + t;
-            bb->pos[i] = t;
-            if (t < len) {
-                bb->tok[i] = x->ids[t];
-                bb->tgt[i] = x->mask[t + 1] ? x->ids[t + 1] : -1;
-                bb->seg[i] = 0;
-                loss += bb->tgt[i] >= 0;
-            } else { /* padding: its own segment, no loss */
-                bb->tok[i] = 0, bb->tgt[i] = -1, bb->seg[i] = 1;
+        int t = 0, segs = 0;
+        if (rows[k] >= 0)
+            for (int e = d->row_off[rows[k]]; e < d->row_off[rows[k] + 1]; e++, segs++) {
+                const struct example *x = &d->ex[d->row_ex[e]];
+                for (int p = 0; p < x->n - 1; p++, t++) {
+                    int i = k * T + t;
+                    bb->pos[i] = p, bb->seg[i] = segs;
+                    bb->tok[i] = x->ids[p];
+                    bb->tgt[i] = x->mask[p + 1] ? x->ids[p + 1] : -1;
+                    loss += bb->tgt[i] >= 0;
+                }
             }
+        *ntok += t;
+        for (int p = 0; t < T; t++, p++) { /* padding: its own segment, no loss */
+            int i = k * T + t;
+            bb->pos[i] = p, bb->seg[i] = segs, bb->tok[i] = 0, bb->tgt[i] = -1;
         }
-        *ntok += len;
     }
     *out = (struct core_train_batch){.T = T, .tokens = bb->tok, .targets = bb->tgt,
                                      .pos = bb->pos, .seg = bb->seg};
@@ -584,9 +654,9 @@ static double eval_loss(struct run *r, struct bz_err *err, int *rc)
     int64_t cnt = 0;
     int B = r->a.batch;
     int ids[256];
-    for (int i = 0; i < r->d.n_eval; i += B) {
+    for (int i = 0; i < r->d.n_eval_rows; i += B) {
         for (int k = 0; k < B; k++)
-            ids[k] = i + k < r->d.n_eval ? r->d.eval[i + k] : -1;
+            ids[k] = i + k < r->d.n_eval_rows ? r->d.eval_rows[i + k] : -1;
         struct core_train_batch b;
         int ntok, c;
         fill_batch(&r->bb, &r->d, ids, B, &b, &ntok);
@@ -757,8 +827,8 @@ int tui_cmd_train(int argc, char **argv)
         r.a.threads = core_pool_threads(r.pool);
     core_ops_set_pool(r.pool);
     int T = 1;
-    for (int i = 0; i < r.d.n; i++)
-        T = BZ_MAX(T, r.d.ex[i].n - 1);
+    for (int i = 0; i < r.d.n_rows; i++)
+        T = BZ_MAX(T, r.d.row_len[i]);
     struct core_train_opts to = {.targets = r.targets, .rank = r.a.rank, .alpha = r.a.alpha,
                                  .dropout = r.a.dropout, .rslora = r.a.rslora,
                                  .full = r.a.full, .B = r.a.batch, .T = BZ_MAX(T, 2)};
@@ -812,10 +882,10 @@ int tui_cmd_train(int argc, char **argv)
         bz_buf_puts(&b, "{\"event\":\"start\",");
         config_json(&r.a, &b);
         bz_buf_printf(&b, ",\"chat_template\":\"%s\",\"examples\":%d,\"train_examples\":%d,"
-                          "\"eval_examples\":%d,\"truncated\":%d,\"without_loss\":%d,"
+                          "\"train_rows\":%d,\"eval_examples\":%d,\"truncated\":%d,\"without_loss\":%d,"
                           "\"bad_records\":%d,\"total_steps\":%lld,\"trainable_params\":%zu,"
                           "\"resumed_from\":%lld}",
-                      core_template_name(r.tmpl), r.d.n, r.d.n_train, r.d.n_eval,
+                      core_template_name(r.tmpl), r.d.n, r.d.n_train, r.d.n_train_rows, r.d.n_eval,
                       r.d.truncated, r.d.no_loss, r.d.skipped_bad, (long long)total_steps,
                       r.t->n_params, (long long)resumed_from);
         emit(&r.ev, &b);
@@ -854,7 +924,7 @@ int tui_cmd_train(int argc, char **argv)
             const int *ids = plan + (size_t)(m % nb_epoch) * r.a.batch;
             for (int k = 0; k < r.a.batch; k++)
                 if (ids[k] >= 0)
-                    step_loss_tokens += r.d.ex[ids[k]].loss;
+                    step_loss_tokens += r.d.row_loss[ids[k]];
         }
         core_train_zero_grad(r.t);
         double sum = 0;

@@ -24,4 +24,17 @@ echo "train loss: first 10 steps $first, last 10 steps $last; eval loss: $e0 -> 
 [ -n "$e0" ] && [ -n "$e1" ] || fail "missing eval events"
 awk -v a="$last" -v b="$first" 'BEGIN { exit !(a < b - 0.05) }' || fail "train loss did not drop"
 awk -v a="$e1" -v b="$e0" 'BEGIN { exit !(a < b - 0.05) }' || fail "eval loss did not drop"
+
+# --pack: several pairs per row of --seq tokens, each in its own attention segment;
+# fewer rows than pairs, and the eval loss (never packed) still drops.
+"$BIN" train -m "$MODEL" --data "$DATA" --status all --template alpaca --seq 256 --batch 2 \
+    --pack --max-steps 20 --eval-split 0.05 --eval-every 20 --save-every 0 --rank 8 \
+    --alpha 16 --targets all --lr 3e-3 --warmup 5 --seed 3 --json --out runs/p >p.out 2>p.err \
+    || { cat p.err; fail "packed train"; }
+ex=$(grep -o '"train_examples":[0-9]*' p.out | cut -d: -f2); rows=$(grep -o '"train_rows":[0-9]*' p.out | cut -d: -f2)
+p0=$(grep '"event":"eval","step":0,' p.out | grep -o '"loss":[0-9.]*' | cut -d: -f2)
+p1=$(grep '"event":"eval","step":20,' p.out | grep -o '"loss":[0-9.]*' | cut -d: -f2)
+echo "packed: $ex pairs in $rows rows; eval loss $p0 -> $p1"
+[ "$rows" -lt "$ex" ] || fail "packing made $rows rows of $ex pairs"
+awk -v a="$p1" -v b="$p0" 'BEGIN { exit !(a < b - 0.05) }' || fail "packed eval loss did not drop"
 echo ok
