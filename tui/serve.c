@@ -79,7 +79,7 @@ struct tui_serve {
     int stopping, listener_open, async_open;
     void (*done)(void *);
     void *done_ctx;
-    long long n_requests, n_tokens, n_errors, next_id;
+    long long n_requests, n_tokens, n_errors, n_cancelled, next_id;
 };
 
 void tui_serve_cfg_defaults(struct tui_serve_cfg *c)
@@ -446,6 +446,10 @@ static void job_pump(struct job *j)
         struct judge_result *r = &j->res;
         struct bz_buf b;
         bz_buf_init(&b);
+        if (!r->rc) { /* counted before the bytes go out: a client may look right after */
+            s->n_requests++;
+            s->n_tokens += BZ_MAX(r->completion_tokens, 0);
+        }
         if (r->rc && !j->started) {
             respond_error(c, status_of(r->rc), r->error, c->close_after, NULL);
         } else if (j->api.stream) {
@@ -471,13 +475,10 @@ static void job_pump(struct job *j)
             respond(c, 200, b.p, b.len, c->close_after, NULL);
         }
         bz_buf_cleanup(&b);
-        if (!r->rc) {
-            s->n_requests++;
-            s->n_tokens += BZ_MAX(r->completion_tokens, 0);
-        }
         c->job = NULL;
         conn_next(c);
-    }
+    } else if (j->res.rc == BZ_ECANCELED || !strcmp(j->res.finish_reason, "cancel"))
+        s->n_cancelled++;
     job_free(j);
     maybe_finish_stop(s);
 }
@@ -754,6 +755,7 @@ void tui_serve_stats(const struct tui_serve *s, struct tui_serve_stats *st)
     st->requests = s->n_requests;
     st->tokens = s->n_tokens;
     st->errors = s->n_errors;
+    st->cancelled = s->n_cancelled;
     st->connections = s->n_conns;
     pthread_mutex_lock((pthread_mutex_t *)&s->mu);
     st->queued = s->queued;

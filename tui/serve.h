@@ -35,9 +35,10 @@ int tui_serve_port(const struct tui_serve *s);
  * the loop. Then tui_serve_free. */
 void tui_serve_stop(struct tui_serve *s, int force, void (*done)(void *ctx), void *ctx);
 void tui_serve_free(struct tui_serve *s);
-/* Counters: requests answered, generated tokens, connections open, jobs waiting. */
+/* Counters: requests answered, generated tokens, error answers, generations stopped
+ * because their client went away; connections open, jobs waiting and running. */
 struct tui_serve_stats {
-    long long requests, tokens, errors;
+    long long requests, tokens, errors, cancelled;
     int connections, queued, running;
 };
 void tui_serve_stats(const struct tui_serve *s, struct tui_serve_stats *st);
