@@ -23,6 +23,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "judge/judge.h"
 #include "tui/canvas.h"
 
@@ -47,6 +49,7 @@ static const char usage[] =
     "  --regrade-failed   grade again only the rows whose verdict could not be read\n"
     "  --max-tokens N     judge answer length (default 1024)\n"
     "  --parallel N, --template T, --models A,B (only these answer models)\n"
+    "  --limit N          only the first N questions\n"
     "show: per model the mean of rows with score >= 0 (both turns), turn 1 and 2 means,\n"
     "per-category means, rows, failed verdicts, standard error and a bootstrap 95%\n"
     "interval (1000 resamples, seeded); pairwise files give win/loss/tie per pair.\n"
@@ -90,20 +93,38 @@ static void report_bad(const struct judge_problems *p, const char *what)
 
 /* ---------------------------------------------------------------- appending lines */
 
-/* Open path for appending whole lines; a torn last line (no '\n') is closed first,
- * so it stays one bad line instead of gluing onto the next row. */
+/* Open path for appending whole lines. A last line without '\n' is what a crash
+ * leaves behind: when it is not a complete JSON object it is cut off (the item it
+ * held is simply done again), otherwise it gets its '\n'. */
 static int append_open(const char *path, struct bz_err *err)
 {
     int fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         return bz_errf(err, -errno, "%s: %s", path, strerror(errno));
-    off_t end = lseek(fd, 0, SEEK_END);
-    char last = '\n';
-    if (end > 0 && pread(fd, &last, 1, end - 1) == 1 && last != '\n' &&
-        write(fd, "\n", 1) != 1) {
-        int e = errno;
-        close(fd);
-        return bz_errf(err, -e, "%s: %s", path, strerror(e));
+    off_t end = lseek(fd, 0, SEEK_END), start = end;
+    char c = '\n';
+    while (start > 0 && pread(fd, &c, 1, start - 1) == 1 && c != '\n')
+        start--;
+    if (start < end) {
+        size_t n = (size_t)(end - start);
+        char *tail = bz_malloc(n + 1);
+        int whole = pread(fd, tail, n, start) == (ssize_t)n;
+        cJSON *o = whole ? cJSON_ParseWithLength(tail, n) : NULL;
+        free(tail);
+        int e = 0;
+        if (o) {
+            cJSON_Delete(o);
+            if (write(fd, "\n", 1) != 1)
+                e = errno;
+        } else if (ftruncate(fd, start) != 0) {
+            e = errno;
+        } else {
+            fprintf(stderr, "bezoar: %s: cut off a torn last line (%zu bytes)\n", path, n);
+        }
+        if (e) {
+            close(fd);
+            return bz_errf(err, -e, "%s: %s", path, strerror(e));
+        }
     }
     return fd;
 }
@@ -677,6 +698,7 @@ static int cmd_grade(int argc, char **argv)
     const char *out = NULL, *ppath = NULL, *tmpl = NULL, *only = NULL;
     const char **apaths = bz_calloc((size_t)argc + 1, sizeof *apaths);
     int napaths = 0, parallel = 0, json = 0, quiet = 0, regrade = 0, max_tokens = 1024;
+    int limit = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -727,6 +749,8 @@ static int cmd_grade(int argc, char **argv)
             bad = parse_int(v, 1, 256, &parallel) ? 2 : 0;
         else if (!strcmp(a, "--max-tokens"))
             bad = parse_int(v, 1, 1 << 20, &max_tokens) ? 2 : 0;
+        else if (!strcmp(a, "--limit"))
+            bad = parse_int(v, 0, 1 << 30, &limit) ? 2 : 0;
         else
             bad = 3;
         if (bad) {
@@ -840,7 +864,8 @@ static int cmd_grade(int argc, char **argv)
     /* the items: every question x turn x model (or model pair) not graded yet */
     size_t cap = 16;
     items = bz_calloc(cap, sizeof *items);
-    for (size_t qi = 0; qi < qs.n && !rc; qi++) {
+    size_t nq = limit >= 0 && (size_t)limit < qs.n ? (size_t)limit : qs.n;
+    for (size_t qi = 0; qi < nq && !rc; qi++) {
         const struct judge_question *q = &qs.q[qi];
         for (int t = 1; t <= q->n_turns && t <= 2 && !rc; t++) {
             for (size_t m1 = 0; m1 < nmodels && !rc; m1++) {
