@@ -54,6 +54,29 @@ function rev(s,   r, i) { r = ""; for (i = length(s); i > 0; i--) r = r substr(s
 END { print n + 0 " computed answers checked, " bad + 0 " wrong"; exit (bad > 0 || n < 50) }
 ' "$tmp/a.txt"
 
+# -j: the same documents as Alpaca JSON lines that the dataset module reads without a bad
+# line; the snippets' instructions, inputs and outputs are the text mode's, the stories are
+# outputs of a request for a story.
+"$gen" -j -n 300000 -s 5 -o "$tmp/a.jsonl"
+"$gen" -j -n 300000 -s 5 -o "$tmp/b.jsonl"
+cmp "$tmp/a.jsonl" "$tmp/b.jsonl"
+bezoar="$build/bezoar"
+if [ -x "$bezoar" ]; then
+    stats=$("$bezoar" data stats "$tmp/a.jsonl")
+    echo "$stats" | head -1
+    echo "$stats" | grep -q ' records (alpaca), 0 bad$' || { echo "jsonl: bad lines"; exit 1; }
+fi
+lines=$(wc -l < "$tmp/a.jsonl")
+jstories=$(grep -c '^{"instruction":"\(Tell me a story.\|Write a short story.\|Tell me a bedtime story.\|Can you tell me a story?\)","input":"","output":"' "$tmp/a.jsonl" || true)
+jsnips=$((lines - jstories))
+echo "jsonl: $lines records, $jstories stories, $jsnips snippets"
+[ "$jstories" -gt 100 ] && [ "$jsnips" -gt 50 ]
+# The first records are the text mode's first documents: same instruction, same answer.
+first_q=$(awk '/^### Instruction:$/ { getline; print; exit }' "$tmp/a.txt")
+grep -F -q "{\"instruction\":\"$first_q\"" "$tmp/a.jsonl" || { echo "jsonl lacks: $first_q"; exit 1; }
+grep -q '"input":"[0-9]' "$tmp/a.jsonl" || { echo "jsonl: no record with an input"; exit 1; }
+if grep -q '###\|<|endoftext|>' "$tmp/a.jsonl"; then echo "jsonl: template text left in"; exit 1; fi
+
 # Usage errors exit 2.
 set +e
 "$gen" -n 0 -o "$tmp/x" 2>/dev/null; rc1=$?

@@ -9,17 +9,24 @@
  * opposites), so a model trained on it learns nothing false. Each document ends with a
  * line "<|endoftext|>" (the TinyStories convention) that a trainer can split on.
  *
+ * With -j the same documents come out as Alpaca JSON lines instead, which `bezoar train`
+ * reads: a snippet becomes {instruction, input?, output}, a story the output of a request
+ * for a story (one of a few phrasings, picked by a hash of the story so that the text
+ * stream stays the same as without -j).
+ *
  * Left out: no real-world corpus, no Unicode, no long documents; the vocabulary stays
  * small on purpose so that a ~1-5M parameter model can fit it.
  *
- *   gen-corpus [-n BYTES] [-s SEED] [-i PERCENT] [-o FILE]
+ *   gen-corpus [-n BYTES] [-s SEED] [-i PERCENT] [-j] [-o FILE]
  *     -n  stop before the output would exceed BYTES (default 5000000)
  *     -s  seed (default 1)
  *     -i  share of instruction snippets among documents, 0-100 (default 40)
+ *     -j  JSON lines (Alpaca records) instead of text
  *     -o  output file (default: standard output)
  */
 #include "core/bz.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <string.h>
 #include <unistd.h>
@@ -471,23 +478,64 @@ static void snippet(struct bz_buf *b)
     }
 }
 
+/* ---------------------------------------------------------------- JSON lines */
+
+/* The document d (a story or a "### Instruction:" snippet, without its separator) as
+ * one Alpaca JSON line appended to out. */
+static void to_jsonl(struct bz_buf *out, const char *d, size_t n)
+{
+    static const char *asks[] = {"Tell me a story.", "Write a short story.",
+                                 "Tell me a bedtime story.", "Can you tell me a story?"};
+    static const char hi[] = "### Instruction:\n", hin[] = "### Input:\n",
+                      hr[] = "### Response:\n";
+    const char *instr = asks[bz_hash64(d, n) % BZ_ARRAY_SIZE(asks)], *input = "", *output = d;
+    size_t li = strlen(instr), lin = 0, lo = n;
+    if (n > sizeof hi - 1 && memcmp(d, hi, sizeof hi - 1) == 0) {
+        const char *p = d + sizeof hi - 1, *end = d + n;
+        const char *e = strstr(p, "\n\n");
+        assert(e && e < end);
+        instr = p;
+        li = (size_t)(e - p);
+        p = e + 2;
+        if ((size_t)(end - p) > sizeof hin - 1 && memcmp(p, hin, sizeof hin - 1) == 0) {
+            p += sizeof hin - 1;
+            e = strstr(p, "\n\n");
+            assert(e && e < end);
+            input = p;
+            lin = (size_t)(e - p);
+            p = e + 2;
+        }
+        assert((size_t)(end - p) >= sizeof hr - 1 && memcmp(p, hr, sizeof hr - 1) == 0);
+        output = p + sizeof hr - 1;
+        lo = (size_t)(end - output);
+    }
+    bz_buf_puts(out, "{\"instruction\":");
+    bz_buf_json_str(out, instr, li);
+    bz_buf_puts(out, ",\"input\":");
+    bz_buf_json_str(out, input, lin);
+    bz_buf_puts(out, ",\"output\":");
+    bz_buf_json_str(out, output, lo);
+    bz_buf_puts(out, "}\n");
+}
+
 /* ---------------------------------------------------------------- main */
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: gen-corpus [-n BYTES] [-s SEED] [-i PERCENT] [-o FILE]\n"
+    fprintf(stderr, "usage: gen-corpus [-n BYTES] [-s SEED] [-i PERCENT] [-j] [-o FILE]\n"
                     "  simple English stories and ### Instruction / ### Response snippets,\n"
-                    "  each followed by a line <|endoftext|>; same options, same bytes\n");
+                    "  each followed by a line <|endoftext|> (or with -j, Alpaca JSON lines);\n"
+                    "  same options, same bytes\n");
 }
 
 int main(int argc, char **argv)
 {
     long long limit = 5000000;
     unsigned long long seed = 1;
-    int instr_pct = 40;
+    int instr_pct = 40, jsonl = 0;
     const char *out = NULL;
     int c;
-    while ((c = getopt(argc, argv, "n:s:i:o:h")) != -1) {
+    while ((c = getopt(argc, argv, "n:s:i:o:jh")) != -1) {
         char *end;
         switch (c) {
         case 'n':
@@ -514,6 +562,9 @@ int main(int argc, char **argv)
         case 'o':
             out = optarg;
             break;
+        case 'j':
+            jsonl = 1;
+            break;
         case 'h':
             usage();
             return 0;
@@ -528,9 +579,10 @@ int main(int argc, char **argv)
     }
     rng_state = seed * 0x2545f4914f6cdd1dull + 0x42657a6f61722121ull;
 
-    struct bz_buf all, doc;
+    struct bz_buf all, doc, line;
     bz_buf_init(&all);
     bz_buf_init(&doc);
+    bz_buf_init(&line);
     long long docs = 0;
     for (;;) {
         doc.len = 0;
@@ -538,10 +590,17 @@ int main(int argc, char **argv)
             snippet(&doc);
         else
             story(&doc, &PICK(people), &PICK(animals), 0);
-        bz_buf_puts(&doc, "\n<|endoftext|>\n");
-        if ((long long)(all.len + doc.len) > limit)
+        const struct bz_buf *put = &doc;
+        if (jsonl) {
+            line.len = 0;
+            to_jsonl(&line, doc.p, doc.len);
+            put = &line;
+        } else {
+            bz_buf_puts(&doc, "\n<|endoftext|>\n");
+        }
+        if ((long long)(all.len + put->len) > limit)
             break;
-        bz_buf_append(&all, doc.p, doc.len);
+        bz_buf_append(&all, put->p, put->len);
         docs++;
     }
     struct bz_err err = {0};
@@ -557,5 +616,6 @@ int main(int argc, char **argv)
     fprintf(stderr, "gen-corpus: %lld documents, %zu bytes\n", docs, all.len);
     bz_buf_cleanup(&all);
     bz_buf_cleanup(&doc);
+    bz_buf_cleanup(&line);
     return 0;
 }
