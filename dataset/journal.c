@@ -630,9 +630,10 @@ int ds__journal_open(struct ds_dataset *ds, struct bz_err *err)
     if (ds->jfd < 0)
         return bz_errf(err, -errno, "%s: cannot open the journal: %s", ds->jpath,
                        strerror(errno));
-    if (created) {
+    if (created) { /* the new file in its directory, the directory in its parent */
         fsync(ds->jfd);
         bz_fsync_dir(ds->jpath);
+        bz_fsync_dir(ds->jdir);
     }
     return 0;
 }
