@@ -247,8 +247,11 @@ int core_tokenizer_piece(const struct core_vocab *v, int32_t id, int flags, stru
                     j++;
                     continue;
                 }
-                uint32_t cp = l == 1 ? s[j] : l == 2 ? (uint32_t)(s[j] & 0x1f) << 6 | (s[j + 1] & 0x3f)
-                                                     : 0x110000;
+                uint32_t cp = 0x110000; /* 3- and 4-byte characters are no byte chars */
+                if (l == 1)
+                    cp = s[j];
+                else if (l == 2)
+                    cp = (uint32_t)(s[j] & 0x1f) << 6 | (s[j + 1] & 0x3f);
                 int b = core__tok_bpe_char_byte(cp);
                 if (b >= 0)
                     bz_buf_putc(out, (char)b);

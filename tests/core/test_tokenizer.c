@@ -391,7 +391,8 @@ TEST(tokenizer_hf_json_gpt_2_vectors)
     ASSERT_OK(core_gguf_get_arr_str(g, "tokenizer.ggml.merges", &merges, &nm, &err), &err);
     struct bz_buf j;
     bz_buf_init(&j);
-    bz_buf_puts(&j, "{\"added_tokens\":[{\"id\":50256,\"content\":\"<|endoftext|>\",\"special\":true}],"
+    bz_buf_puts(&j, "{\"added_tokens\":[{\"id\":50256,\"content\":\"<|endoftext|>\","
+                    "\"special\":true}],"
                     "\"pre_tokenizer\":{\"type\":\"ByteLevel\",\"add_prefix_space\":false,"
                     "\"use_regex\":true},\"model\":{\"type\":\"BPE\",\"vocab\":{");
     for (uint64_t i = 0; i < nt; i++) {

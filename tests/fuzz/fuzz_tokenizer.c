@@ -102,7 +102,8 @@ static void round_trip(const struct core_vocab *v, const uint8_t *d, size_t n, i
          * a space: no exact round trip for such text */
         if (v->kind == CORE_VOCAB_SPM && memmem(d, n, "\xe2\x96\x81", 3))
             exact = 0;
-        if (exact && !(flags & CORE_TOK_SPECIAL) && (out.len != n || (n && memcmp(out.p, d, n) != 0)))
+        if (exact && !(flags & CORE_TOK_SPECIAL) &&
+            (out.len != n || (n && memcmp(out.p, d, n) != 0)))
             abort();
         bz_buf_cleanup(&out);
     }
