@@ -498,3 +498,33 @@ TEST(tokenizer_bad_llama2c_file_refused)
     ASSERT(strstr(err.msg, "out of range") != NULL);
 }
 TEST(tokenizer_vectors_bert_bge) { check_vocab_vectors("bert-bge"); }
+
+TEST(tokenizer_hf_split_regex_named)
+{
+    /* the Llama 3 and Qwen2 Split regexes, as their tokenizer.json files spell them */
+    static const char *const pats[] = {
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| "
+        "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+",
+        "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}| "
+        "?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+"};
+    static const char *const want[] = {"llama3", "qwen2"};
+    for (int k = 0; k < 2; k++) {
+        struct bz_buf j;
+        bz_buf_init(&j);
+        bz_buf_printf(&j, "{\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":["
+                          "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"%s\"},\"behavior\":"
+                          "\"Isolated\"},{\"type\":\"ByteLevel\",\"use_regex\":false}]},"
+                          "\"model\":{\"type\":\"BPE\",\"ignore_merges\":%s,\"vocab\":{\"a\":0,"
+                          "\"b\":1,\"ab\":2},\"merges\":[\"a b\"]}}",
+                      pats[k], k == 0 ? "true" : "false");
+        test_write("tokenizer.json", j.p, j.len);
+        bz_buf_cleanup(&j);
+        struct core_vocab *v;
+        struct bz_err err = {0};
+        ASSERT_OK(core_vocab_open(&v, test_tmp("tokenizer.json"), &err), &err);
+        ASSERT_EQ_STR(v->pre, want[k]);
+        ASSERT_EQ_INT(v->ignore_merges, k == 0);
+        expect_ids(v, "ab", 0, "2");
+        core_vocab_free(v);
+    }
+}
