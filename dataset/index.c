@@ -186,6 +186,12 @@ static int push_record(struct ds_dataset *ds, const char *p, size_t len, size_t 
  * so a line longer than a chunk needs nothing special. */
 size_t ds__read_chunk = (size_t)4 << 20;
 
+/* The first read is small, so that the first records are there at once. */
+static size_t first_chunk(const struct ds_dataset *ds, size_t off)
+{
+    return off == ds->start ? BZ_MIN(ds__read_chunk, (size_t)65536) : ds__read_chunk;
+}
+
 static int index_jsonl(struct ds_dataset *ds)
 {
     char *buf = malloc(ds__read_chunk);
@@ -195,7 +201,7 @@ static int index_jsonl(struct ds_dataset *ds)
     int nonblank = 0, rc = 0;
     char prev = 0;
     while (off < ds->size && rc == 0) {
-        size_t want = BZ_MIN(ds__read_chunk, ds->size - off);
+        size_t want = BZ_MIN(first_chunk(ds, off), ds->size - off);
         ssize_t r = pread(ds->fd, buf, want, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
@@ -281,7 +287,7 @@ static int index_values(struct ds_dataset *ds)
     long depth = 0;
     size_t off = ds->start, start = 0, start_line = 0, line = 1;
     while (off < ds->size && rc == 0) {
-        size_t want = BZ_MIN(ds__read_chunk, ds->size - off);
+        size_t want = BZ_MIN(first_chunk(ds, off), ds->size - off);
         ssize_t r = pread(ds->fd, buf, want, (off_t)off);
         if (r < 0 && errno == EINTR)
             continue;
