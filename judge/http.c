@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 void judge_http_cfg_defaults(struct judge_http_cfg *c)
 {
@@ -177,6 +178,7 @@ struct xstate {
     size_t seen;          /* bytes received this attempt */
     struct judge_http_sse sse;
     const struct judge_http_cfg *cfg;
+    unsigned *seed;       /* the batch's jitter RNG */
     judge_http_event_fn fn;
     void *ctx;
 };
@@ -406,7 +408,7 @@ static void x_finish(struct xstate *s, CURLcode cr, const char *cerr)
     double b = cfg->backoff_s * (double)(1u << BZ_MIN(x->attempts - 1, 20));
     if (b > cfg->backoff_max_s)
         b = cfg->backoff_max_s;
-    b *= 0.5 + 0.5 * ((double)(rand() & 0xffff) / 65536.0); /* jitter */
+    b *= 0.5 + 0.5 * ((double)(rand_r(s->seed) & 0xffff) / 65536.0); /* jitter */
     if (s->retry_after >= 0 && s->retry_after > b)
         b = s->retry_after;
     snprintf(x->error, sizeof x->error, "%s", why); /* the last reason, while waiting */
@@ -430,9 +432,11 @@ int judge_http_run(const struct judge_http_cfg *cfg, struct judge_http_xfer *x, 
     if (!m)
         return BZ_ENOMEM;
     struct xstate *st = bz_calloc(n ? n : 1, sizeof *st);
+    /* jitter differs between processes, so that clients that failed together spread out */
+    unsigned seed = (unsigned)(bz_wall() * 1e6) ^ ((unsigned)getpid() << 16);
     for (size_t i = 0; i < n; i++) {
         st[i] = (struct xstate){.x = &x[i], .i = i, .state = X_WAIT, .cfg = cfg, .fn = fn,
-                                .ctx = ctx, .retry_after = -1};
+                                .ctx = ctx, .retry_after = -1, .seed = &seed};
         bz_buf_init(&st[i].body);
         judge_http_sse_init(&st[i].sse, cfg->max_response);
         x[i].rc = 0;

@@ -125,6 +125,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--per-client"))
             per = atoi(argv[i + 1]);
     }
+    setenv("no_proxy", "127.0.0.1", 1);
     FILE *f = fopen(model, "rb");
     if (!f) {
         printf("bench_serve: %s is absent: skipped\n", model);

@@ -9,6 +9,7 @@ DATA=../shared/data/models
 [ -f "$DATA/stories260K.gguf" ] || { echo "../shared/data is absent: skipped"; exit 77; }
 command -v curl >/dev/null || { echo "curl is absent: skipped"; exit 77; }
 M=$DATA/stories260K.gguf
+export no_proxy=127.0.0.1 NO_PROXY=127.0.0.1
 tmp=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT

@@ -58,6 +58,7 @@ static const char *model_path(void)
 static void srv_start(struct srv *v, int parallel, const char *adapter, double idle_s, int n_ctx)
 {
     memset(v, 0, sizeof *v);
+    setenv("no_proxy", "127.0.0.1", 1); /* loopback only, whatever proxy the env names */
     struct bz_err err = {0};
     ASSERT_OK(judge_local_open(&v->l, model_path(), "alpaca", &err), &err);
     if (adapter)
