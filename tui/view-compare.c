@@ -9,23 +9,10 @@
 #include <curses.h>
 #include <string.h>
 
+#include "tui/draw.h"
 #include "tui/internal.h"
 #include "tui/tui.h"
 
-static attr_t cpair(struct tui_app *app, int pair, attr_t fallback)
-{
-    return app->color ? COLOR_PAIR(pair) : fallback;
-}
-
-static void put(int y, int x, int cols, const char *s, attr_t a)
-{
-    if (cols <= 0)
-        return;
-    size_t n = tui_text_fit(s, strlen(s), cols, NULL);
-    attrset(a);
-    mvaddnstr(y, x, s, (int)n);
-    attrset(A_NORMAL);
-}
 
 /* ---------------------------------------------------------------- opening */
 
@@ -296,12 +283,12 @@ void tui_view_compare_similar_draw(struct tui_app *app)
         for (int c = 0; c < w; c++)
             addch(' ' | A_REVERSE);
     }
-    put(y, x + 1, w - 2, "Accepted training pairs most like this prompt (word overlap) · any key "
+    tui_put(y, x + 1, w - 2, "Accepted training pairs most like this prompt (word overlap) · any key "
         "closes", A_REVERSE | A_BOLD);
     if (v->n_similar == 0)
-        put(y + 2, x + 2, w - 4, "no accepted pair shares a word with the prompt", A_REVERSE);
+        tui_put(y + 2, x + 2, w - 4, "no accepted pair shares a word with the prompt", A_REVERSE);
     for (int i = 0; i < v->n_similar; i++)
-        put(y + 2 + i, x + 2, w - 4, v->similar[i], A_REVERSE);
+        tui_put(y + 2 + i, x + 2, w - 4, v->similar[i], A_REVERSE);
 }
 
 /* ---------------------------------------------------------------- drawing */
@@ -312,17 +299,17 @@ static void draw_column(struct tui_app *app, int side, int y, int x, int w, int 
     struct tui_cmp *v = &app->cmp;
     char buf[300];
     snprintf(buf, sizeof buf, "%s · %s", side ? "B" : "A", cv->label);
-    attr_t head = (side ? cpair(app, TUI_C_USER, A_BOLD) : cpair(app, TUI_C_ASSISTANT, A_BOLD)) |
+    attr_t head = (side ? tui_color(app, TUI_C_USER, A_BOLD) : tui_color(app, TUI_C_ASSISTANT, A_BOLD)) |
                   A_BOLD;
     if (!v->sync && v->focus == side)
         head |= A_UNDERLINE;
-    put(y, x, w, buf, head);
+    tui_put(y, x, w, buf, head);
     if (cv->error[0])
         snprintf(buf, sizeof buf, "error: %s", cv->error);
     else
         snprintf(buf, sizeof buf, "%d tokens · %.1f tok/s · %s", cv->n_tokens, cv->tok_s,
                  cv->running ? "streaming" : cv->done ? "done" : "idle");
-    put(y + 1, x, w, buf, cv->error[0] ? cpair(app, TUI_C_ERROR, A_BOLD) : A_DIM);
+    tui_put(y + 1, x, w, buf, cv->error[0] ? tui_color(app, TUI_C_ERROR, A_BOLD) : A_DIM);
     size_t n = strlen(cv->text);
     size_t nl = tui_text_wrap(cv->text, n, w, NULL, 0);
     struct tui_line *lines = bz_malloc((nl ? nl : 1) * sizeof *lines);
@@ -330,7 +317,7 @@ static void draw_column(struct tui_app *app, int side, int y, int x, int w, int 
     int scroll = v->scroll[v->sync ? 0 : side];
     if (scroll > (int)nl - 1)
         scroll = nl ? (int)nl - 1 : 0;
-    attr_t hl = cpair(app, TUI_C_MATCH, A_REVERSE) | A_REVERSE;
+    attr_t hl = tui_color(app, TUI_C_MATCH, A_REVERSE) | A_REVERSE;
     for (int r = 0; r < h - 2 && (size_t)(scroll + r) < nl; r++) {
         struct tui_line *l = &lines[scroll + r];
         move(y + 2 + r, x);
@@ -363,8 +350,8 @@ void tui_view_compare_draw(struct tui_app *app)
     tui_view_compare_enter(app);
     if (v->opened != 1) {
         tui_draw_header(app, "Compare");
-        put(2, 2, W - 4, v->error, A_BOLD);
-        put(H - 1, 1, W - 2, "1 data  2 train  ? help  q quit", A_DIM);
+        tui_put(2, 2, W - 4, v->error, A_BOLD);
+        tui_put(H - 1, 1, W - 2, "1 data  2 train  ? help  q quit", A_DIM);
         return;
     }
     const char *src = v->n_questions ? "questions" : "dataset";
@@ -380,7 +367,7 @@ void tui_view_compare_draw(struct tui_app *app)
         snprintf(buf, sizeof buf, "record %zu of %zu in the Data view · [ ] move · Enter compares "
                  "· p types a prompt", app->data.sel + 1, tui_data_count(&app->data));
     }
-    put(y++, 1, W - 2, buf, A_DIM);
+    tui_put(y++, 1, W - 2, buf, A_DIM);
     const char *prompt = v->c.prompt ? v->c.prompt : "(press Enter to compare the selected prompt)";
     size_t pn = strlen(prompt);
     struct tui_line pl[4];
@@ -421,11 +408,11 @@ void tui_view_compare_draw(struct tui_app *app)
     move(H - 2, 0);
     clrtoeol();
     if (app->data.msg[0])
-        put(H - 2, 1, W - 2, app->data.msg, app->data.msg_error ?
-            cpair(app, TUI_C_ERROR, A_BOLD) | A_BOLD : A_NORMAL);
+        tui_put(H - 2, 1, W - 2, app->data.msg, app->data.msg_error ?
+            tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD : A_NORMAL);
     else if (v->c.voted >= 0)
-        put(H - 2, 1, W - 2, "voted; the sides are revealed", A_NORMAL);
-    put(H - 1, 1, W - 2, "Enter compare  [ ] prev/next  p type  a A better  b B better  t tie  "
+        tui_put(H - 2, 1, W - 2, "voted; the sides are revealed", A_NORMAL);
+    tui_put(H - 1, 1, W - 2, "Enter compare  [ ] prev/next  p type  a A better  b B better  t tie  "
         "z both bad  v blind  s similar pairs  y sync  h/l side  J/K scroll  ? help", A_DIM);
 }
 

@@ -10,14 +10,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "tui/draw.h"
 #include "tui/internal.h"
 
 /* ---------------------------------------------------------------- drawing helpers */
 
-static attr_t color(struct tui_app *app, int pair, attr_t fallback)
-{
-    return app->color ? COLOR_PAIR(pair) : fallback;
-}
 
 /* Draw n bytes of s at (y, x) in at most cols columns; control characters show as
  * '?', tabs as one space, invalid bytes as U+FFFD. Matches [moff, moff+mlen) pairs
@@ -86,12 +83,12 @@ static const char *status_word(int st, unsigned flags)
 static attr_t status_attr(struct tui_app *app, int st, unsigned flags)
 {
     if (flags & DS_F_BAD)
-        return color(app, TUI_C_BAD, A_BOLD);
+        return tui_color(app, TUI_C_BAD, A_BOLD);
     switch (st) {
-    case DS_ACCEPTED: return color(app, TUI_C_ACCEPTED, A_BOLD);
-    case DS_REJECTED: return color(app, TUI_C_REJECTED, A_BOLD);
-    case DS_FLAGGED: return color(app, TUI_C_FLAGGED, A_BOLD);
-    default: return color(app, TUI_C_DIM, A_DIM);
+    case DS_ACCEPTED: return tui_color(app, TUI_C_ACCEPTED, A_BOLD);
+    case DS_REJECTED: return tui_color(app, TUI_C_REJECTED, A_BOLD);
+    case DS_FLAGGED: return tui_color(app, TUI_C_FLAGGED, A_BOLD);
+    default: return tui_color(app, TUI_C_DIM, A_DIM);
     }
 }
 
@@ -153,7 +150,7 @@ static void draw_list(struct tui_app *app)
         char fl[64];
         flag_words(row->flags & ~DS_F_BAD, fl, sizeof fl);
         int fx = app->cols - right;
-        draw_str(y, fx, right - 12, fl, color(app, TUI_C_FLAGGED, A_BOLD) | base);
+        draw_str(y, fx, right - 12, fl, tui_color(app, TUI_C_FLAGGED, A_BOLD) | base);
         if (!(row->flags & DS_F_BAD)) {
             snprintf(buf, sizeof buf, "%5zu/%-5zu", row->prompt_chars, row->response_chars);
             draw_str(y, app->cols - 11, 11, buf, base | (selected ? 0 : A_DIM));
@@ -227,9 +224,9 @@ static void add_block(struct tui_app *app, const char *text, attr_t attr, int he
 static attr_t role_attr(struct tui_app *app, int role)
 {
     switch (role) {
-    case DS_ROLE_SYSTEM: return color(app, TUI_C_SYSTEM, A_BOLD) | A_BOLD;
-    case DS_ROLE_USER: return color(app, TUI_C_USER, A_BOLD) | A_BOLD;
-    default: return color(app, TUI_C_ASSISTANT, A_BOLD) | A_BOLD;
+    case DS_ROLE_SYSTEM: return tui_color(app, TUI_C_SYSTEM, A_BOLD) | A_BOLD;
+    case DS_ROLE_USER: return tui_color(app, TUI_C_USER, A_BOLD) | A_BOLD;
+    default: return tui_color(app, TUI_C_ASSISTANT, A_BOLD) | A_BOLD;
     }
 }
 
@@ -245,7 +242,7 @@ static void detail_build(struct tui_app *app, size_t index, int cols)
     struct bz_err err = {0};
     int rc = ds_get(d->ds, index, &det.rec, &err);
     if (rc != 0) {
-        add_block(app, "this line could not be read", color(app, TUI_C_BAD, A_BOLD) | A_BOLD, 1);
+        add_block(app, "this line could not be read", tui_color(app, TUI_C_BAD, A_BOLD) | A_BOLD, 1);
         add_block(app, own(bz_strdup(bz_err_msg(&err, rc))), A_NORMAL, 0);
         add_block(app, "It is counted as a bad line and skipped by export and training.",
                   A_DIM, 0);
@@ -257,10 +254,10 @@ static void detail_build(struct tui_app *app, size_t index, int cols)
             msgs = r->orig_msgs;
             nm = r->n_orig_msgs;
             add_block(app, "ORIGINAL (before your edit; D shows the edit, R reverts to this)",
-                      color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD, 1);
+                      tui_color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD, 1);
         } else if (r->flags & DS_F_EDITED) {
             add_block(app, "EDITED (D shows the original, R reverts)",
-                      color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD, 1);
+                      tui_color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD, 1);
         }
         for (int i = 0; i < nm; i++) {
             add_block(app, own(bz_asprintf("── %s", ds_role_name(msgs[i].role))),
@@ -269,11 +266,11 @@ static void detail_build(struct tui_app *app, size_t index, int cols)
                       msgs[i].content[0] ? A_NORMAL : A_DIM, 0);
         }
         if (r->chosen) {
-            add_block(app, "── chosen", color(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD, 1);
+            add_block(app, "── chosen", tui_color(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD, 1);
             add_block(app, r->chosen, A_NORMAL, 0);
         }
         if (r->rejected) {
-            add_block(app, "── rejected", color(app, TUI_C_REJECTED, A_BOLD) | A_BOLD, 1);
+            add_block(app, "── rejected", tui_color(app, TUI_C_REJECTED, A_BOLD) | A_BOLD, 1);
             add_block(app, r->rejected, A_NORMAL, 0);
         }
         if (r->meta_json)
@@ -337,7 +334,7 @@ static void draw_detail(struct tui_app *app)
             k++;
         }
         draw_text(app->detail_y + r, 1, cols, b->text + l->off, l->len, b->attr, mo, ml, k,
-                  color(app, TUI_C_MATCH, A_REVERSE) | A_REVERSE);
+                  tui_color(app, TUI_C_MATCH, A_REVERSE) | A_REVERSE);
     }
     if (det.n_lines > (size_t)app->detail_rows) {
         char buf[48];
@@ -397,9 +394,9 @@ void tui_view_data_draw(struct tui_app *app)
     struct ds_progress p;
     ds_progress(d->ds, &p);
     int y = H - 2;
-    fill_line(y, color(app, TUI_C_HEADER, A_REVERSE));
+    fill_line(y, tui_color(app, TUI_C_HEADER, A_REVERSE));
     int x = 1;
-    attr_t hb = color(app, TUI_C_HEADER, A_REVERSE);
+    attr_t hb = tui_color(app, TUI_C_HEADER, A_REVERSE);
     snprintf(buf, sizeof buf, "%zu accepted", c.accepted);
     x += draw_str(y, x, W - x, buf, hb | A_BOLD) + 2;
     snprintf(buf, sizeof buf, "%zu rejected", c.rejected);
@@ -428,7 +425,7 @@ void tui_view_data_draw(struct tui_app *app)
     move(y, 0);
     clrtoeol();
     if (d->msg[0])
-        draw_str(y, 1, W - 2, d->msg, d->msg_error ? color(app, TUI_C_ERROR, A_BOLD) | A_BOLD
+        draw_str(y, 1, W - 2, d->msg, d->msg_error ? tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD
                                                      : A_NORMAL);
     else
         draw_str(y, 1, W - 2, "a accept  x reject  f flag  space skip  u undo  / search  "

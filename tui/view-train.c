@@ -14,25 +14,12 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "tui/draw.h"
 #include "tui/internal.h"
 #include "tui/tui.h"
 
 #define OVERFIT_EVALS 3
 
-static attr_t cpair(struct tui_app *app, int pair, attr_t fallback)
-{
-    return app->color ? COLOR_PAIR(pair) : fallback;
-}
-
-static void put(int y, int x, int cols, const char *s, attr_t a)
-{
-    if (cols <= 0)
-        return;
-    size_t n = tui_text_fit(s, strlen(s), cols, NULL);
-    attrset(a);
-    mvaddnstr(y, x, s, (int)n);
-    attrset(A_NORMAL);
-}
 
 static void fmt_secs(double s, char *buf, size_t n)
 {
@@ -60,10 +47,10 @@ static struct tui_job *selected(struct tui_app *app)
 static attr_t state_attr(struct tui_app *app, int st)
 {
     switch (st) {
-    case TUI_RUN_RUNNING: return cpair(app, TUI_C_USER, A_BOLD) | A_BOLD;
-    case TUI_RUN_DONE: return cpair(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
-    case TUI_RUN_FAILED: return cpair(app, TUI_C_REJECTED, A_BOLD) | A_BOLD;
-    case TUI_RUN_STOPPED: return cpair(app, TUI_C_FLAGGED, A_BOLD);
+    case TUI_RUN_RUNNING: return tui_color(app, TUI_C_USER, A_BOLD) | A_BOLD;
+    case TUI_RUN_DONE: return tui_color(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
+    case TUI_RUN_FAILED: return tui_color(app, TUI_C_REJECTED, A_BOLD) | A_BOLD;
+    case TUI_RUN_STOPPED: return tui_color(app, TUI_C_FLAGGED, A_BOLD);
     default: return A_DIM;
     }
 }
@@ -83,13 +70,13 @@ static void draw_chart(struct tui_app *app, int y, int x, int h, int w, const ch
     struct tui_canvas c;
     tui_canvas_init(&c, tui_canvas_default_mode(), w - lab, h - 1);
     tui_chart_plot(&c, s, ns, &ax);
-    put(y, x, w, title, A_BOLD);
+    tui_put(y, x, w, title, A_BOLD);
     char buf[32];
     for (int r = 0; r < h - 1; r++) {
         if (r == 0 || r == h - 2 || r == (h - 1) / 2) {
             double v = ax.ymax - (ax.ymax - ax.ymin) * (double)r / (double)(h - 2 > 0 ? h - 2 : 1);
             snprintf(buf, sizeof buf, "%8.4g", v);
-            put(y + 1 + r, x, lab - 1, buf, A_DIM);
+            tui_put(y + 1 + r, x, lab - 1, buf, A_DIM);
         }
         mvaddstr(y + 1 + r, x + lab - 1, "┤");
         for (int cx = 0; cx < c.w; cx++) {
@@ -121,10 +108,10 @@ void tui_view_train_init(struct tui_app *app)
 static void draw_runs(struct tui_app *app, int y, int h, int w)
 {
     struct tui_train *t = &app->train;
-    put(y, 1, w - 2, "runs (n: new)", A_BOLD);
+    tui_put(y, 1, w - 2, "runs (n: new)", A_BOLD);
     if (app->jobs.n == 0) {
-        put(y + 2, 1, w - 2, "no runs yet under runs/", A_DIM);
-        put(y + 3, 1, w - 2, "n opens the new-run form", A_DIM);
+        tui_put(y + 2, 1, w - 2, "no runs yet under runs/", A_DIM);
+        tui_put(y + 3, 1, w - 2, "n opens the new-run form", A_DIM);
         return;
     }
     size_t first = t->sel >= (size_t)(h - 2) ? t->sel - (size_t)(h - 2) + 1 : 0;
@@ -136,8 +123,8 @@ static void draw_runs(struct tui_app *app, int y, int h, int w)
         move(yy, 0);
         for (int x = 0; x < w; x++)
             addch(' ');
-        put(yy, 1, w - 11, j->run.name, base | A_BOLD);
-        put(yy, w - 9, 8, tui_run_state_name(j->run.state), base | state_attr(app, j->run.state));
+        tui_put(yy, 1, w - 11, j->run.name, base | A_BOLD);
+        tui_put(yy, w - 9, 8, tui_run_state_name(j->run.state), base | state_attr(app, j->run.state));
     }
 }
 
@@ -168,24 +155,24 @@ void tui_view_train_draw(struct tui_app *app)
     struct tui_job *j = selected(app);
     int x = lw + 2, w = W - x - 1;
     if (!j) {
-        put(body_y + 1, x, w, "Start a run with n: it trains a LoRA adapter on the accepted pairs",
+        tui_put(body_y + 1, x, w, "Start a run with n: it trains a LoRA adapter on the accepted pairs",
             A_NORMAL);
-        put(body_y + 2, x, w, "of the open dataset, in a background worker you can leave running.",
+        tui_put(body_y + 2, x, w, "of the open dataset, in a background worker you can leave running.",
             A_NORMAL);
     } else {
         struct tui_run *r = &j->run;
         /* checkpoints under the run list */
         int cy = body_y + body_h / 2;
-        put(cy, 1, lw - 2, "checkpoints", A_BOLD);
+        tui_put(cy, 1, lw - 2, "checkpoints", A_BOLD);
         for (size_t i = 0; i < r->n_ckpts && cy + 1 + (int)i < body_y + body_h; i++) {
             size_t k = r->n_ckpts - 1 - i;
             snprintf(buf, sizeof buf, "step %ld", r->ckpts[k].step);
-            put(cy + 1 + (int)i, 2, lw - 3, buf, A_NORMAL);
+            tui_put(cy + 1 + (int)i, 2, lw - 3, buf, A_NORMAL);
         }
         int y = body_y;
         snprintf(buf, sizeof buf, "%s · %s · %s", r->name, tui_run_state_name(r->state),
                  r->phase[0] ? r->phase : "-");
-        put(y++, x, w, buf, state_attr(app, r->state));
+        tui_put(y++, x, w, buf, state_attr(app, r->state));
         double frac = r->total_steps > 0 ? (double)r->step / (double)r->total_steps : 0;
         if (strcmp(r->phase, "tokenize") == 0 && r->phase_total > 0)
             frac = (double)r->phase_done / (double)r->phase_total;
@@ -196,20 +183,20 @@ void tui_view_train_draw(struct tui_app *app)
         else
             snprintf(buf, sizeof buf, " step %ld/%ld · ep %.2f", r->step, r->total_steps,
                      r->epoch);
-        put(y++, x + bw, W - x - bw - 1, buf, A_BOLD);
+        tui_put(y++, x + bw, W - x - bw - 1, buf, A_BOLD);
         fmt_secs(tui_job_elapsed(j), a, sizeof a);
         fmt_secs(r->eta_s, b, sizeof b);
         snprintf(buf, sizeof buf, "loss %.4f · lr %.3g · grad %.3g · %.0f tok/s · %s elapsed · "
                  "ETA %s", r->loss, r->lr, r->grad_norm, r->tokens_per_s, a,
                  r->state == TUI_RUN_RUNNING ? b : "-");
-        put(y++, x, w, buf, A_NORMAL);
+        tui_put(y++, x, w, buf, A_NORMAL);
         if (r->n_eval) {
             snprintf(buf, sizeof buf, "eval loss %.4f (best %.4f at step %ld) · smoothing %.2f",
                      r->eval_pts[r->n_eval - 1].y, r->best_eval, r->best_eval_step, t->smooth);
-            put(y++, x, w, buf, A_NORMAL);
+            tui_put(y++, x, w, buf, A_NORMAL);
         } else {
             snprintf(buf, sizeof buf, "no eval yet · smoothing %.2f (+/-)", t->smooth);
-            put(y++, x, w, buf, A_DIM);
+            tui_put(y++, x, w, buf, A_DIM);
         }
         /* messages at the bottom of the panel */
         int msg_rows = 0;
@@ -217,7 +204,7 @@ void tui_view_train_draw(struct tui_app *app)
         attr_t mattr[10];
         if (r->state == TUI_RUN_FAILED) {
             snprintf(msgs[msg_rows], 300, "failed: %s", r->error ? r->error : "unknown error");
-            mattr[msg_rows++] = cpair(app, TUI_C_ERROR, A_BOLD) | A_BOLD;
+            mattr[msg_rows++] = tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD;
             for (int i = BZ_MAX(0, j->n_err_tail - 4); i < j->n_err_tail; i++) {
                 snprintf(msgs[msg_rows], 300, "  %s", j->err_tail[i]);
                 mattr[msg_rows++] = A_DIM;
@@ -226,16 +213,16 @@ void tui_view_train_draw(struct tui_app *app)
         if (r->state == TUI_RUN_STOPPED) {
             snprintf(msgs[msg_rows], 300, "stopped at step %ld · R resumes from the newest "
                      "checkpoint", r->step);
-            mattr[msg_rows++] = cpair(app, TUI_C_FLAGGED, A_BOLD);
+            mattr[msg_rows++] = tui_color(app, TUI_C_FLAGGED, A_BOLD);
         }
         if (r->eval_rising >= OVERFIT_EVALS && r->state == TUI_RUN_RUNNING) {
             snprintf(msgs[msg_rows], 300, "eval loss rose %d times in a row: overfitting? s stops "
                      "(best checkpoint: step %ld)", r->eval_rising, r->best_eval_step);
-            mattr[msg_rows++] = cpair(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD;
+            mattr[msg_rows++] = tui_color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD;
         }
         if (r->state == TUI_RUN_DONE) {
             snprintf(msgs[msg_rows], 300, "done · adapter: %s", r->adapter ? r->adapter : "-");
-            mattr[msg_rows++] = cpair(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
+            mattr[msg_rows++] = tui_color(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
         }
         int chart_h = body_h - (y - body_y) - msg_rows;
         int loss_h = chart_h * 2 / 3, small_h = chart_h - loss_h;
@@ -259,19 +246,19 @@ void tui_view_train_draw(struct tui_app *app)
                            0);
             }
         } else if (r->n_loss == 0) {
-            put(y + 1, x, w, r->state == TUI_RUN_RUNNING ? "waiting for the first step ..."
+            tui_put(y + 1, x, w, r->state == TUI_RUN_RUNNING ? "waiting for the first step ..."
                                                           : "no steps recorded", A_DIM);
         }
         for (int i = 0; i < msg_rows; i++)
-            put(body_y + body_h - msg_rows + i, x, w, msgs[i], mattr[i]);
+            tui_put(body_y + body_h - msg_rows + i, x, w, msgs[i], mattr[i]);
     }
     /* footer */
     move(H - 2, 0);
     clrtoeol();
     if (app->data.msg[0])
-        put(H - 2, 1, W - 2, app->data.msg, app->data.msg_error ?
-            cpair(app, TUI_C_ERROR, A_BOLD) | A_BOLD : A_NORMAL);
-    put(H - 1, 1, W - 2, "n new run  s stop  S save now  R resume  +/- smoothing  j/k runs  "
+        tui_put(H - 2, 1, W - 2, app->data.msg, app->data.msg_error ?
+            tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD : A_NORMAL);
+    tui_put(H - 1, 1, W - 2, "n new run  s stop  S save now  R resume  +/- smoothing  j/k runs  "
         "1 data  ? help  q quit", A_DIM);
 }
 
@@ -434,7 +421,7 @@ void tui_view_train_form_draw(struct tui_app *app)
         for (int c = 0; c < w; c++)
             addch(' ');
     }
-    put(y, x + 1, w - 2, "New run (j/k field · Enter edit · Enter on Start begins · Esc cancels)",
+    tui_put(y, x + 1, w - 2, "New run (j/k field · Enter edit · Enter on Start begins · Esc cancels)",
         A_BOLD | A_REVERSE);
     int fields_h = h - 7;
     int first = t->form_field >= fields_h ? t->form_field - fields_h + 1 : 0;
@@ -445,16 +432,16 @@ void tui_view_train_form_draw(struct tui_app *app)
         int f = first + i;
         attr_t a = f == t->form_field ? A_REVERSE : A_NORMAL;
         snprintf(buf, sizeof buf, "%-16s %s", field_names[f], t->form[f]);
-        put(y + 1 + i, x + 2, 44, buf, a);
+        tui_put(y + 1 + i, x + 2, 44, buf, a);
         if (f == t->form_field)
-            put(y + 1 + i, x + 48, w - 50, field_help[f], A_DIM);
+            tui_put(y + 1 + i, x + 48, w - 50, field_help[f], A_DIM);
     }
     int iy = y + 1 + fields_h;
     form_model_info(app);
-    put(iy++, x + 2, w - 4, t->form_model_info, t->model_params > 0 ? A_NORMAL : A_BOLD);
+    tui_put(iy++, x + 2, w - 4, t->form_model_info, t->model_params > 0 ? A_NORMAL : A_BOLD);
     snprintf(buf, sizeof buf, "data: %s · %zu %s pairs · ~%zu tokens (4 chars/token)",
              app->dataset_path, t->pairs, t->form[TUI_FF_STATUS], t->est_tokens);
-    put(iy++, x + 2, w - 4, buf, t->pairs ? A_NORMAL : A_BOLD);
+    tui_put(iy++, x + 2, w - 4, buf, t->pairs ? A_NORMAL : A_BOLD);
     double epochs = atof(t->form[TUI_FF_EPOCHS]);
     if (t->model_params > 0 && t->sgemm_gflops > 0) {
         /* forward + backward through frozen weights: ~4 x params FLOPs per token */
@@ -467,12 +454,12 @@ void tui_view_train_form_draw(struct tui_app *app)
         snprintf(buf, sizeof buf, "estimate: ~%s at half of this machine's %.0f GFLOP/s sgemm; "
                  "memory ~%.0f MB weights + ~%.0f MB activations per layer", tb,
                  t->sgemm_gflops, t->model_params * 4 / 1e6, act / 1e6);
-        put(iy++, x + 2, w - 4, buf, A_DIM);
+        tui_put(iy++, x + 2, w - 4, buf, A_DIM);
     } else {
-        put(iy++, x + 2, w - 4, "estimate: needs a model that opens", A_DIM);
+        tui_put(iy++, x + 2, w - 4, "estimate: needs a model that opens", A_DIM);
     }
     iy++;
-    put(iy, x + 2, 12, "[ Start ]", t->form_field == TUI_FF__COUNT ? A_REVERSE | A_BOLD : A_BOLD);
+    tui_put(iy, x + 2, 12, "[ Start ]", t->form_field == TUI_FF__COUNT ? A_REVERSE | A_BOLD : A_BOLD);
 }
 
 /* The program jobs run: this binary, or $BEZOAR_WORKER (a wrapper, or a scripted
