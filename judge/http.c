@@ -223,6 +223,11 @@ static size_t x_write(char *p, size_t size, size_t nmemb, void *ud)
         long st = 0;
         curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &st);
         s->status = (int)st;
+        char *ct = NULL;
+        curl_easy_getinfo(s->h, CURLINFO_CONTENT_TYPE, &ct);
+        /* a server that ignores "stream": true answers whole; take it as such */
+        if (s->x->sse && st >= 200 && st < 300 && ct && !strncasecmp(ct, "application/json", 16))
+            s->x->sse = 0;
     }
     int ok = s->status >= 200 && s->status < 300;
     if (ok && s->x->sse) {

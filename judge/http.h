@@ -39,7 +39,8 @@ struct judge_http_xfer {
     const char *body;
     size_t body_len;
     const char *bearer;    /* Authorization: Bearer ... (NULL: none); never logged */
-    int sse;               /* expect text/event-stream with data: lines and [DONE] */
+    int sse;               /* expect text/event-stream with data: lines and [DONE]; cleared
+                              when a server answers application/json (it does not stream) */
     /* the outcome */
     int rc;                /* 0 or BZ_E* */
     char error[256];

@@ -281,7 +281,7 @@ static void handle_request(struct conn *c)
                : !strcmp(path, "/v1/completions")    ? JUDGE_API_COMPLETIONS
                                                       : 0;
     if (!strcmp(path, "/v1/models") || !strcmp(path, "/health")) {
-        if (rq->method != HTTP_GET && rq->method != HTTP_HEAD) {
+        if (rq->method != HTTP_GET) {
             respond_error(c, 405, "use GET here", close, "Allow: GET\r\n");
             return;
         }

@@ -259,6 +259,20 @@ TEST(http_ok_counts_usage)
     run_cleanup(&r);
 }
 
+TEST(http_stream_request_answered_whole)
+{
+    struct bad b;
+    bad_start(&b, fn_ok); /* JSON, not a stream, to a stream request */
+    struct run r;
+    run_n(&b, &r, 1, 1, NULL);
+    bad_stop(&b);
+    ASSERT_EQ_INT(r.res[0].rc, 0);
+    ASSERT_EQ_STR(r.res[0].text.p, "fine");
+    ASSERT_EQ_STR(r.seen[0].p, "fine");
+    ASSERT_EQ_INT(r.res[0].attempts, 1);
+    run_cleanup(&r);
+}
+
 static void fn_429_then_ok(struct bad *b, int fd, int n)
 {
     if (n == 0)
