@@ -205,25 +205,35 @@ static size_t plan_acts(struct core_train *t, float *base)
     return off;
 }
 
-size_t core_train_bytes(const struct core_model *m, const struct core_train_opts *opts)
+/* Trainable parameters and activation floats for these options. */
+static void train_counts(const struct core_model *m, const struct core_train_opts *opts,
+                         size_t *np, size_t *na)
 {
     struct core_train t = {.model = (struct core_model *)m, .opts = *opts};
     struct tr_priv p = {0};
     t.priv = &p;
     set_dims(&t, m, opts);
-    size_t nd, np = 0;
+    size_t nd;
+    *np = 0;
     if (opts->full) {
-        np = plan_params(&t, NULL, 0, &nd);
+        *np = plan_params(&t, NULL, 0, &nd);
     } else {
         for (int l = 0; l < t.L; l++)
             for (int k = 0; k < NLIN; k++)
                 if (opts->targets & (1u << k)) {
                     int cin, cout;
                     lin_dims(&t, k, &cin, &cout);
-                    np += (size_t)t.R * (cin + cout);
+                    *np += (size_t)t.R * (cin + cout);
                 }
     }
-    return sizeof(float) * (2 * np + plan_acts(&t, NULL));
+    *na = plan_acts(&t, NULL);
+}
+
+size_t core_train_bytes(const struct core_model *m, const struct core_train_opts *opts)
+{
+    size_t np, na;
+    train_counts(m, opts, &np, &na);
+    return sizeof(float) * (2 * np + na);
 }
 
 static long long mem_available(void)
@@ -307,7 +317,9 @@ int core_train_new(struct core_train **out, struct core_model *m,
     int rc = check_opts(m, opts, t, err);
     if (rc)
         goto fail;
-    size_t need = core_train_bytes(m, opts);
+    size_t np, na;
+    train_counts(m, opts, &np, &na);
+    size_t need = sizeof(float) * (4 * np + na); /* params, grads, 2 AdamW moments, acts */
     long long avail = mem_available();
     if (avail > 0 && need > (size_t)avail) {
         rc = bz_errf(err, BZ_ENOMEM,
@@ -335,7 +347,7 @@ int core_train_new(struct core_train **out, struct core_model *m,
     t->n_params = plan_params(t, NULL, 0, &t->n_decay);
     t->params = calloc(t->n_params ? t->n_params : 1, sizeof(float));
     t->grads = calloc(t->n_params ? t->n_params : 1, sizeof(float));
-    size_t na = plan_acts(t, NULL);
+    na = plan_acts(t, NULL);
     p->acts = calloc(na, sizeof(float));
     size_t nnorm = (size_t)(2 * t->L + 1) * t->C;
     p->normbuf = calloc(nnorm, sizeof(float));
