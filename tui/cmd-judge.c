@@ -1247,7 +1247,8 @@ static int cmd_show(int argc, char **argv)
         struct winsize ws = {0};
         int tty = isatty(1) && ioctl(1, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0;
         int cols = width ? width : tty ? ws.ws_col : 80;
-        int rows = height ? height : tty ? ws.ws_row : 24;
+        /* on a terminal, one row stays free for the prompt that follows */
+        int rows = height ? height : tty ? ws.ws_row - 1 : 24;
         const char *nc = getenv("NO_COLOR");
         int color = !(nc && nc[0]) && isatty(1);
         if (getenv("BEZOAR_COLOR") && !strcmp(getenv("BEZOAR_COLOR"), "always"))
