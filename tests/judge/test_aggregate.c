@@ -161,17 +161,17 @@ TEST(judge_aggregate_pairwise_swap)
      *  q3: disagree -> tie           q4: g1 tie, g2 model_1 -> tie
      *  q5: error in g2 -> failed     q6 (listed as y vs x): both say model_1 (= y) -> y wins
      * x: win 1, loss 2, tie 2 -> win rate 0.2, adjusted (1 + 1) / 5 = 0.4 */
-    const char *row = "{\"question_id\":%d,\"model_1\":\"%s\",\"model_2\":\"%s\",\"g1_winner\":"
-                      "\"%s\",\"g2_winner\":\"%s\",\"judge\":[\"j\",\"pair-v2\"],\"turn\":1}\n";
+#define ROW "{\"question_id\":%d,\"model_1\":\"%s\",\"model_2\":\"%s\",\"g1_winner\":" \
+            "\"%s\",\"g2_winner\":\"%s\",\"judge\":[\"j\",\"pair-v2\"],\"turn\":1}\n"
     struct bz_buf b;
     bz_buf_init(&b);
-    bz_buf_printf(&b, row, 1, "x", "y", "model_1", "model_1");
-    bz_buf_printf(&b, row, 2, "x", "y", "model_2", "model_2");
-    bz_buf_printf(&b, row, 3, "x", "y", "model_1", "model_2");
-    bz_buf_printf(&b, row, 4, "x", "y", "tie", "model_1");
-    bz_buf_printf(&b, row, 5, "x", "y", "model_1", "error");
-    bz_buf_printf(&b, row, 6, "y", "x", "model_1", "model_1");
-    bz_buf_printf(&b, row, 7, "y", "x", "winner", "model_1");
+    bz_buf_printf(&b, ROW, 1, "x", "y", "model_1", "model_1");
+    bz_buf_printf(&b, ROW, 2, "x", "y", "model_2", "model_2");
+    bz_buf_printf(&b, ROW, 3, "x", "y", "model_1", "model_2");
+    bz_buf_printf(&b, ROW, 4, "x", "y", "tie", "model_1");
+    bz_buf_printf(&b, ROW, 5, "x", "y", "model_1", "error");
+    bz_buf_printf(&b, ROW, 6, "y", "x", "model_1", "model_1");
+    bz_buf_printf(&b, ROW, 7, "y", "x", "winner", "model_1");
     struct judge_judgments j;
     judge_judgments_init(&j);
     load(&j, "pair.jsonl", b.p);
