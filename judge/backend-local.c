@@ -40,6 +40,7 @@ struct judge_local_slot {
     int lora;                 /* the adapter set on fwd */
 };
 
+/* judge_local_open: see backend.h. */
 int judge_local_open(struct judge_local **out, const char *path, const char *template_name,
                      struct bz_err *err)
 {
@@ -77,6 +78,7 @@ int judge_local_open(struct judge_local **out, const char *path, const char *tem
     return 0;
 }
 
+/* judge_local_free: see backend.h. */
 void judge_local_free(struct judge_local *l)
 {
     if (!l)
@@ -93,6 +95,7 @@ void judge_local_free(struct judge_local *l)
     free(l);
 }
 
+/* judge_local_add_lora: see backend.h. */
 int judge_local_add_lora(struct judge_local *l, const char *name, const char *path,
                          struct bz_err *err)
 {
@@ -109,21 +112,25 @@ int judge_local_add_lora(struct judge_local *l, const char *name, const char *pa
     return l->n_loras++;
 }
 
+/* judge_local_name: see backend.h. */
 const char *judge_local_name(const struct judge_local *l)
 {
     return l->name;
 }
 
+/* judge_local_n_lora: see backend.h. */
 int judge_local_n_lora(const struct judge_local *l)
 {
     return l->n_loras;
 }
 
+/* judge_local_lora_name: see backend.h. */
 const char *judge_local_lora_name(const struct judge_local *l, int i)
 {
     return i >= 0 && i < l->n_loras ? l->loras[i].name : NULL;
 }
 
+/* judge_local_find: see backend.h. */
 int judge_local_find(const struct judge_local *l, const char *name)
 {
     if (!strcmp(name, l->name))
@@ -134,6 +141,7 @@ int judge_local_find(const struct judge_local *l, const char *name)
     return BZ_ENOTFOUND;
 }
 
+/* judge_local_slot_new: see backend.h. */
 int judge_local_slot_new(struct judge_local_slot **out, struct judge_local *l, int threads,
                          int n_ctx, struct bz_err *err)
 {
@@ -152,6 +160,7 @@ int judge_local_slot_new(struct judge_local_slot **out, struct judge_local *l, i
     return 0;
 }
 
+/* judge_local_slot_free: see backend.h. */
 void judge_local_slot_free(struct judge_local_slot *s)
 {
     if (!s)
@@ -180,6 +189,7 @@ static int slot_text(void *ctx, int32_t id, const char *text, size_t n)
     return c->cb ? c->cb(c->ctx, c->index, text, n) : 0;
 }
 
+/* judge_local_slot_run: see backend.h. */
 int judge_local_slot_run(struct judge_local_slot *s, int lora, const struct judge_request *req,
                          size_t index, judge_text_fn cb, void *ctx,
                          volatile sig_atomic_t *cancel, struct judge_result *res)

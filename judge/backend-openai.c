@@ -169,6 +169,7 @@ static int oa_event(void *ctx, size_t i, struct judge_http_xfer *x, const char *
     return delivered && x->sse ? 1 : 0;
 }
 
+/* judge__openai_run: see backend-internal.h. */
 int judge__openai_run(struct judge_backend *b, const struct judge_request *reqs, size_t n,
                       struct judge_result *res, judge_text_fn cb, void *ctx,
                       volatile sig_atomic_t *cancel)

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+/* judge_sampling_defaults: see backend.h. */
 void judge_sampling_defaults(struct judge_sampling *s)
 {
     memset(s, 0, sizeof *s);
@@ -20,6 +21,7 @@ void judge_sampling_defaults(struct judge_sampling *s)
     s->max_tokens = 256;
 }
 
+/* judge_result_init: see backend.h. */
 void judge_result_init(struct judge_result *r)
 {
     memset(r, 0, sizeof *r);
@@ -28,6 +30,7 @@ void judge_result_init(struct judge_result *r)
     r->first_s = -1;
 }
 
+/* judge_result_cleanup: see backend.h. */
 void judge_result_cleanup(struct judge_result *r)
 {
     if (!r)
@@ -36,6 +39,7 @@ void judge_result_cleanup(struct judge_result *r)
     memset(r, 0, sizeof *r);
 }
 
+/* judge__fail: see backend-internal.h. */
 int judge__fail(struct judge_result *res, int code, const char *fmt, ...)
 {
     if (res->rc)
@@ -48,6 +52,7 @@ int judge__fail(struct judge_result *res, int code, const char *fmt, ...)
     return code;
 }
 
+/* judge_backend_cfg_defaults: see backend.h. */
 void judge_backend_cfg_defaults(struct judge_backend_cfg *c)
 {
     memset(c, 0, sizeof *c);
@@ -123,6 +128,7 @@ static int open_openai(struct judge_backend *b, const char *rest, struct bz_err 
     return 0;
 }
 
+/* judge_backend_open: see backend.h. */
 int judge_backend_open(struct judge_backend **out, const char *spec,
                        const struct judge_backend_cfg *cfg, struct bz_err *err)
 {
@@ -151,6 +157,7 @@ int judge_backend_open(struct judge_backend **out, const char *spec,
     return 0;
 }
 
+/* judge_backend_free: see backend.h. */
 void judge_backend_free(struct judge_backend *b)
 {
     if (!b)
@@ -164,11 +171,13 @@ void judge_backend_free(struct judge_backend *b)
     free(b);
 }
 
+/* judge_backend_model: see backend.h. */
 const char *judge_backend_model(const struct judge_backend *b)
 {
     return b->model;
 }
 
+/* judge_backend_run: see backend.h. */
 int judge_backend_run(struct judge_backend *b, const struct judge_request *reqs, size_t n,
                       struct judge_result *res, judge_text_fn cb, void *ctx,
                       volatile sig_atomic_t *cancel)

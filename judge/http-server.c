@@ -97,6 +97,7 @@ static const http_parser_settings settings = {
     .on_message_complete = on_message_complete,
 };
 
+/* judge_httpd_conn_init: see http-server.h. */
 void judge_httpd_conn_init(struct judge_httpd_conn *c, size_t max_header, size_t max_body)
 {
     memset(c, 0, sizeof *c);
@@ -108,12 +109,14 @@ void judge_httpd_conn_init(struct judge_httpd_conn *c, size_t max_header, size_t
     bz_buf_init(&c->req.body);
 }
 
+/* judge_httpd_conn_cleanup: see http-server.h. */
 void judge_httpd_conn_cleanup(struct judge_httpd_conn *c)
 {
     bz_buf_cleanup(&c->req.url);
     bz_buf_cleanup(&c->req.body);
 }
 
+/* judge_httpd_conn_feed: see http-server.h. */
 size_t judge_httpd_conn_feed(struct judge_httpd_conn *c, const char *p, size_t n)
 {
     if (c->ready || c->error_status)
@@ -130,6 +133,7 @@ size_t judge_httpd_conn_feed(struct judge_httpd_conn *c, const char *p, size_t n
     return used;
 }
 
+/* judge_httpd_conn_next: see http-server.h. */
 void judge_httpd_conn_next(struct judge_httpd_conn *c)
 {
     c->ready = 0;
@@ -139,6 +143,7 @@ void judge_httpd_conn_next(struct judge_httpd_conn *c)
     http_parser_pause(&c->parser, 0);
 }
 
+/* judge_httpd_path: see http-server.h. */
 void judge_httpd_path(const struct judge_httpd_req *r, char *out, size_t out_size)
 {
     size_t n = 0;
@@ -158,6 +163,7 @@ static char *own(struct judge_api_req *r, const char *s)
     return r->strs[r->n_strs++] = bz_strdup(s);
 }
 
+/* judge_api_req_cleanup: see http-server.h. */
 void judge_api_req_cleanup(struct judge_api_req *r)
 {
     for (int i = 0; i < r->n_strs; i++)
@@ -198,6 +204,7 @@ static const char *content_text(struct judge_api_req *r, const cJSON *c, int *ba
 
 #define FAIL(...) (snprintf(msg, msg_size, __VA_ARGS__), rc = 400)
 
+/* judge_api_parse: see http-server.h. */
 int judge_api_parse(struct judge_api_req *r, int kind, const char *body, size_t n,
                     int max_tokens_cap, char *msg, size_t msg_size)
 {
@@ -339,6 +346,7 @@ int judge_api_parse(struct judge_api_req *r, int kind, const char *body, size_t 
     return rc;
 }
 
+/* judge_api_status_text: see http-server.h. */
 const char *judge_api_status_text(int status)
 {
     switch (status) {
@@ -355,6 +363,7 @@ const char *judge_api_status_text(int status)
     }
 }
 
+/* judge_api_error_json: see http-server.h. */
 void judge_api_error_json(struct bz_buf *b, int status, const char *message)
 {
     const char *type = status >= 500 ? "server_error" : "invalid_request_error";
@@ -382,6 +391,7 @@ static const char *finish_word(const char *f)
     return !strcmp(f, "length") ? "length" : "stop";
 }
 
+/* judge_api_answer_json: see http-server.h. */
 void judge_api_answer_json(struct bz_buf *b, int kind, const char *id, long created,
                            const char *model, const struct judge_result *res)
 {
@@ -406,6 +416,7 @@ void judge_api_answer_json(struct bz_buf *b, int kind, const char *id, long crea
     bz_buf_putc(b, '}');
 }
 
+/* judge_api_chunk_sse: see http-server.h. */
 void judge_api_chunk_sse(struct bz_buf *b, int kind, const char *id, long created,
                          const char *model, const char *text, size_t n, const char *finish,
                          const struct judge_result *usage_only)

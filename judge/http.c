@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/* judge_http_cfg_defaults: see http.h. */
 void judge_http_cfg_defaults(struct judge_http_cfg *c)
 {
     c->parallel = 4;
@@ -34,6 +35,7 @@ void judge_http_cfg_defaults(struct judge_http_cfg *c)
     c->max_response = (size_t)16 << 20;
 }
 
+/* judge_http_quote: see http.h. */
 void judge_http_quote(const char *p, size_t n, size_t max, char *out, size_t out_size)
 {
     size_t o = 0;
@@ -57,6 +59,7 @@ void judge_http_quote(const char *p, size_t n, size_t max, char *out, size_t out
     out[o] = 0;
 }
 
+/* judge_http_retry_after: see http.h. */
 double judge_http_retry_after(const char *v)
 {
     while (*v == ' ' || *v == '\t')
@@ -77,6 +80,7 @@ double judge_http_retry_after(const char *v)
 
 /* ---------------------------------------------------------------- SSE */
 
+/* judge_http_sse_init: see http.h. */
 void judge_http_sse_init(struct judge_http_sse *s, size_t max_line)
 {
     memset(s, 0, sizeof *s);
@@ -85,6 +89,7 @@ void judge_http_sse_init(struct judge_http_sse *s, size_t max_line)
     s->max_line = max_line ? max_line : (size_t)1 << 20;
 }
 
+/* judge_http_sse_cleanup: see http.h. */
 void judge_http_sse_cleanup(struct judge_http_sse *s)
 {
     bz_buf_cleanup(&s->line);
@@ -130,6 +135,7 @@ static int sse_line(struct judge_http_sse *s, const char *p, size_t n, judge_htt
     return 0; /* event:, id:, retry: and unknown fields are ignored */
 }
 
+/* judge_http_sse_feed: see http.h. */
 int judge_http_sse_feed(struct judge_http_sse *s, const char *p, size_t n, judge_http_sse_fn fn,
                         void *ctx)
 {
@@ -429,6 +435,7 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+/* judge_http_run: see http.h. */
 int judge_http_run(const struct judge_http_cfg *cfg, struct judge_http_xfer *x, size_t n,
                    judge_http_event_fn fn, void *ctx, volatile sig_atomic_t *cancel)
 {

@@ -69,6 +69,7 @@ static int num(const char *s, double lo, double hi, double *out)
     return 0;
 }
 
+/* tui_cmd_serve: the serve verb (usage above); returns the exit code. Blocks until stopped. */
 int tui_cmd_serve(int argc, char **argv)
 {
     const char *model = NULL, *tname = NULL;

@@ -82,6 +82,7 @@ struct tui_serve {
     long long n_requests, n_tokens, n_errors, n_cancelled, next_id;
 };
 
+/* tui_serve_cfg_defaults: see serve.h. */
 void tui_serve_cfg_defaults(struct tui_serve_cfg *c)
 {
     memset(c, 0, sizeof *c);
@@ -609,6 +610,7 @@ static void on_connection(uv_stream_t *ls, int status)
 
 /* ---------------------------------------------------------------- start and stop */
 
+/* tui_serve_start: see serve.h. */
 int tui_serve_start(struct tui_serve **out, uv_loop_t *loop, struct judge_local *l,
                     const struct tui_serve_cfg *cfg, struct bz_err *err)
 {
@@ -676,6 +678,7 @@ int tui_serve_start(struct tui_serve **out, uv_loop_t *loop, struct judge_local 
     return 0;
 }
 
+/* tui_serve_port: see serve.h. */
 int tui_serve_port(const struct tui_serve *s)
 {
     return s->port;
@@ -714,6 +717,7 @@ static void maybe_finish_stop(struct tui_serve *s)
     uv_close((uv_handle_t *)&s->async, on_async_closed);
 }
 
+/* tui_serve_stop: see serve.h. */
 void tui_serve_stop(struct tui_serve *s, int force, void (*done)(void *ctx), void *ctx)
 {
     s->done = done;
@@ -738,6 +742,7 @@ void tui_serve_stop(struct tui_serve *s, int force, void (*done)(void *ctx), voi
     maybe_finish_stop(s);
 }
 
+/* tui_serve_free: see serve.h. */
 void tui_serve_free(struct tui_serve *s)
 {
     if (!s)
@@ -750,6 +755,7 @@ void tui_serve_free(struct tui_serve *s)
     free(s);
 }
 
+/* tui_serve_stats: see serve.h. */
 void tui_serve_stats(const struct tui_serve *s, struct tui_serve_stats *st)
 {
     st->requests = s->n_requests;
