@@ -47,12 +47,24 @@ tail -1 a.ev | grep -q '"event":"done","answered":24,"failed":0' || { cat a.ev; 
 cmp -s <(cut -d'"' -f16- base.jsonl) <(cut -d'"' -f16- sft.jsonl) && fail "the adapter changed nothing"
 
 # the judge: bezoar serve on a free port, through openai:
-"$BIN" serve -m "$M" --template alpaca --port 0 --parallel 2 > serve.out 2> serve.err &
+"$BIN" serve -m "$M" --template alpaca --port 0 --parallel 2 --lora sft=runs/sft/adapter.gguf \
+    > serve.out 2> serve.err &
 SERVE_PID=$!
 for _ in $(seq 100); do [ -s serve.out ] && break; sleep 0.1; done
 URL=$(head -1 serve.out)
 case "$URL" in http://127.0.0.1:*/v1) ;; *) cat serve.err; fail "serve URL '$URL'";; esac
 J="openai:$URL#stories260K"
+
+# answers through the server equal the in-process ones (greedy categories: reasoning)
+grep -E '"question_id": ?(7|8),' "$Q" > q78.jsonl
+[ "$(wc -l < q78.jsonl)" -eq 2 ] || fail "questions 7 and 8"
+"$BIN" judge answer --questions q78.jsonl --model "openai:$URL#sft" --name base+sft \
+    --max-tokens 24 -o remote.jsonl 2> a.err || { cat a.err; fail "answer through serve"; }
+for id in 7 8; do
+    r=$(grep "\"question_id\":$id," remote.jsonl | sed 's/.*"choices"://; s/,"tstamp".*//')
+    l=$(grep "\"question_id\":$id," sft.jsonl | sed 's/.*"choices"://; s/,"tstamp".*//')
+    [ -n "$r" ] && [ "$r" = "$l" ] || fail "question $id: served '$r' vs local '$l'"
+done
 
 "$BIN" judge grade --questions "$Q" --answers base.jsonl sft.jsonl --judge "$J" --mode single \
     --max-tokens 12 --parallel 2 --json -o single.jsonl > g.ev 2> g.err || { cat g.err; fail "grade"; }
