@@ -183,7 +183,7 @@ static void draw_overlay(struct tui_app *app)
 
 void tui_draw_header(struct tui_app *app, const char *title)
 {
-    static const char *names[TUI_VIEW__COUNT] = {"1 Data", "2 Train", "3 Compare"};
+    static const char *names[TUI_VIEW__COUNT] = {"1 Data", "2 Train", "3 Compare", "4 Judge"};
     attr_t bar = app->color ? COLOR_PAIR(TUI_C_HEADER) : A_REVERSE;
     attrset(bar);
     move(0, 0);
@@ -211,6 +211,8 @@ static void draw(struct tui_app *app)
         tui_view_train_draw(app);
     else if (app->view == TUI_VIEW_COMPARE)
         tui_view_compare_draw(app);
+    else if (app->view == TUI_VIEW_JUDGE)
+        tui_view_judge_draw(app);
     else
         tui_view_data_draw(app);
     draw_overlay(app);
@@ -445,6 +447,8 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     }
     if (!is_key && ch == 27) {
         d->msg[0] = '\0';
+        if (app->view == TUI_VIEW_JUDGE)
+            tui_view_judge_key(app, TUI_A_JUDGE_BACK);
         return;
     }
     int key = (int)ch;
@@ -460,6 +464,7 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     case TUI_A_VIEW_DATA: app->view = TUI_VIEW_DATA; break;
     case TUI_A_VIEW_TRAIN: app->view = TUI_VIEW_TRAIN; break;
     case TUI_A_VIEW_COMPARE: app->view = TUI_VIEW_COMPARE; break;
+    case TUI_A_VIEW_JUDGE: app->view = TUI_VIEW_JUDGE; break;
     case TUI_A_CMP_TYPE: open_prompt(app, TUI_PROMPT_COMPARE); break;
     case TUI_A_NEXT_VIEW: app->view = (app->view + 1) % TUI_VIEW__COUNT; break;
     case TUI_A_HELP: app->overlay = TUI_OV_HELP; app->help_scroll = 0; break;
@@ -481,6 +486,8 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
             tui_view_train_key(app, action);
         else if (app->view == TUI_VIEW_COMPARE)
             tui_view_compare_key(app, action);
+        else if (app->view == TUI_VIEW_JUDGE)
+            tui_view_judge_key(app, action);
         else
             tui_view_data_key(app, action);
         break;
@@ -705,6 +712,7 @@ int tui_app_run(const struct tui_app_opts *opts)
     uv_run(&lp.loop, UV_RUN_DEFAULT);
 
     tui_view_compare_cleanup(&app); /* joins the generation threads before the loop goes */
+    tui_view_judge_cleanup(&app);
     uv_walk(&lp.loop, close_cb, NULL);
     uv_run(&lp.loop, UV_RUN_DEFAULT);
     uv_loop_close(&lp.loop);

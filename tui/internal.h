@@ -70,15 +70,25 @@ enum tui_action {
     TUI_A_CMP_FOCUS_A,
     TUI_A_CMP_FOCUS_B,
     TUI_A_CMP_SIMILAR,
+    TUI_A_VIEW_JUDGE,
+    TUI_A_JUDGE_TOGGLE,
+    TUI_A_JUDGE_OPEN,
+    TUI_A_JUDGE_BACK,
+    TUI_A_JUDGE_RELOAD,
+    TUI_A_JUDGE_CAT_PREV,
+    TUI_A_JUDGE_CAT_NEXT,
     TUI_A__COUNT
 };
 
 /* One binding: key (a curses key code or character) -> action, with its help text.
  * The same table drives dispatch and the `?` overlay. */
-enum tui_view { TUI_VIEW_DATA = 0, TUI_VIEW_TRAIN, TUI_VIEW_COMPARE, TUI_VIEW__COUNT };
+enum tui_view {
+    TUI_VIEW_DATA = 0, TUI_VIEW_TRAIN, TUI_VIEW_COMPARE, TUI_VIEW_JUDGE, TUI_VIEW__COUNT
+};
 #define TUI_V_DATA (1u << TUI_VIEW_DATA)
 #define TUI_V_TRAIN (1u << TUI_VIEW_TRAIN)
 #define TUI_V_COMPARE (1u << TUI_VIEW_COMPARE)
+#define TUI_V_JUDGE (1u << TUI_VIEW_JUDGE)
 #define TUI_V_ALL 0xFFu
 
 struct tui_binding {
@@ -235,6 +245,28 @@ struct tui_cmp {
     char *model, *lora, *tmpl;
 };
 
+/* ---------------------------------------------------------------- judge view state */
+
+struct judge_summary;
+struct judge_judgments;
+
+struct tui_judge {
+    int loaded;               /* 1 loaded, -1 nothing to show (why in error) */
+    char error[300];
+    char *dir;                /* where judgment files are looked for ("judgments") */
+    char **files;
+    size_t n_files;
+    struct judge_judgments *j;
+    struct judge_summary *sum;
+    unsigned char show[64];   /* models drawn on the radar */
+    size_t sel_model;
+    int level;                /* 0 overview, 1 a category's rows, 2 one row's judgment */
+    int cat;                  /* the category drilled into */
+    size_t *rows;             /* indices of single rows in that category */
+    size_t n_rows, sel_row;
+    int scroll;
+};
+
 /* ---------------------------------------------------------------- the application */
 
 enum tui_overlay {
@@ -276,6 +308,7 @@ struct tui_app {
     struct tui_jobs jobs;
     struct tui_train train;
     struct tui_cmp cmp;
+    struct tui_judge judge;
 };
 
 void tui_app_dirty(struct tui_app *app);
@@ -310,6 +343,11 @@ void tui_view_compare_prompt(struct tui_app *app, const char *text);
 void tui_view_compare_similar_draw(struct tui_app *app);
 void tui_view_compare_cleanup(struct tui_app *app);
 int tui_view_compare_load_questions(struct tui_app *app, const char *path, struct bz_err *err);
+/* The judge view. */
+void tui_view_judge_draw(struct tui_app *app);
+void tui_view_judge_key(struct tui_app *app, int action);
+void tui_view_judge_cleanup(struct tui_app *app);
+
 /* Wake the loop from another thread (generation): thread-safe. */
 void tui_app_wake(void *app);
 

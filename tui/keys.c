@@ -11,17 +11,19 @@
 #define D TUI_V_DATA
 #define T TUI_V_TRAIN
 #define C TUI_V_COMPARE
+#define JV TUI_V_JUDGE
 #define ALL TUI_V_ALL
 
 const struct tui_binding tui_bindings[] = {
     {ALL, '1', TUI_A_VIEW_DATA, "1", "Data view: curate pairs"},
     {ALL, '2', TUI_A_VIEW_TRAIN, "2", "Train view: runs, live loss"},
     {ALL, '3', TUI_A_VIEW_COMPARE, "3", "Compare view: base vs fine-tuned answers"},
+    {ALL, '4', TUI_A_VIEW_JUDGE, "4", "Judge view: scores per category, radar, judgments"},
     {ALL, '\t', TUI_A_NEXT_VIEW, "Tab", "next view"},
-    {D | T, 'j', TUI_A_DOWN, "j / Down", "next record (Train: next run)"},
-    {D | T, KEY_DOWN, TUI_A_DOWN, NULL, NULL},
-    {D | T, 'k', TUI_A_UP, "k / Up", "previous record (Train: previous run)"},
-    {D | T, KEY_UP, TUI_A_UP, NULL, NULL},
+    {D | T | JV, 'j', TUI_A_DOWN, "j / Down", "next record (Train: run; Judge: row)"},
+    {D | T | JV, KEY_DOWN, TUI_A_DOWN, NULL, NULL},
+    {D | T | JV, 'k', TUI_A_UP, "k / Up", "previous record (Train: run; Judge: row)"},
+    {D | T | JV, KEY_UP, TUI_A_UP, NULL, NULL},
     {D, KEY_NPAGE, TUI_A_PGDN, "PgDn / Ctrl-d", "page down"},
     {D, CTRL('d'), TUI_A_PGDN, NULL, NULL},
     {D, KEY_PPAGE, TUI_A_PGUP, "PgUp / Ctrl-u", "page up"},
@@ -73,6 +75,15 @@ const struct tui_binding tui_bindings[] = {
     {T, 'R', TUI_A_RESUME_RUN, "R", "resume a stopped run from its newest checkpoint"},
     {T, '+', TUI_A_SMOOTH_MORE, "+ / -", "more / less smoothing of the loss line"},
     {T, '-', TUI_A_SMOOTH_LESS, NULL, NULL},
+    {JV, ' ', TUI_A_JUDGE_TOGGLE, "space", "show / hide the model on the radar"},
+    {JV, '\r', TUI_A_JUDGE_OPEN, "Enter", "drill down: category -> its rows -> the judgment"},
+    {JV, '\n', TUI_A_JUDGE_OPEN, NULL, NULL},
+    {JV, KEY_ENTER, TUI_A_JUDGE_OPEN, NULL, NULL},
+    {JV, KEY_BACKSPACE, TUI_A_JUDGE_BACK, "Backspace / Esc", "back up one level"},
+    {JV, 127, TUI_A_JUDGE_BACK, NULL, NULL},
+    {JV, 'h', TUI_A_JUDGE_CAT_PREV, "h / l", "previous / next category to drill into"},
+    {JV, 'l', TUI_A_JUDGE_CAT_NEXT, NULL, NULL},
+    {JV, 'r', TUI_A_JUDGE_RELOAD, "r", "reload the judgment files"},
     {ALL, CTRL('l'), TUI_A_REDRAW, "Ctrl-l", "redraw the screen"},
     {ALL, '?', TUI_A_HELP, "?", "this help"},
     {ALL, 'q', TUI_A_QUIT, "q", "quit (running jobs may keep running)"},
