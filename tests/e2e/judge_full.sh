@@ -81,6 +81,31 @@ failed=$(grep -c '"score":-1,' single.jsonl || true)
     -o single.jsonl 2> g.err || { cat g.err; fail "grade resume"; }
 grep -q "0 graded, 0 judge errors; 96 rows, $failed with an unreadable verdict" g.err ||
     { cat g.err; fail "resume"; }
+# re-grade the failed rows of question 1 alone (2 models x 2 turns), in place
+if [ "$failed" -eq 96 ]; then
+    cp single.jsonl before.jsonl
+    "$BIN" judge grade --questions "$Q" --answers base.jsonl sft.jsonl --judge "$J" --mode single \
+        --max-tokens 12 --limit 1 --regrade-failed -o single.jsonl 2> g.err ||
+        { cat g.err; fail "regrade single"; }
+    grep -q "4 graded, 0 judge errors; 96 rows" g.err || { cat g.err; fail "regrade single counts"; }
+    [ "$(diff before.jsonl single.jsonl | grep -c '^>')" -eq 4 ] || fail "4 rows replaced"
+    [ "$(diff before.jsonl single.jsonl | grep '^>' | grep -vc '"question_id":1,')" -eq 0 ] ||
+        fail "only question 1 re-graded"
+fi
+
+# replaced prompts (--prompts, FastChat's layout): used, and named in the rows
+cat > prompts.jsonl <<'P'
+{"name": "my-single", "type": "single", "system_prompt": "Grade.", "prompt_template": "MY-PROMPT [Q] {question} [A] {answer} Rating?", "output_format": "[[rating]]"}
+P
+"$BIN" judge grade --questions "$Q" --answers base.jsonl --judge "$J" --mode single \
+    --prompts prompts.jsonl --max-tokens 4 --limit 1 -o custom.jsonl 2> c.err && fail "multi-turn prompt missing"
+grep -q "no single multi-turn judge prompt" c.err || { cat c.err; fail "missing prompt message"; }
+echo '{"name": "my-multi", "type": "single", "prompt_template": "MY-MULTI {question_1} {answer_1} {question_2} {answer_2}"}' >> prompts.jsonl
+"$BIN" judge grade --questions "$Q" --answers base.jsonl --judge "$J" --mode single \
+    --prompts prompts.jsonl --max-tokens 4 --limit 1 -o custom.jsonl 2> c.err || { cat c.err; fail "custom prompts"; }
+grep '"turn":1' custom.jsonl | grep -q '"judge":\["stories260K","my-single"\],"user_prompt":"MY-PROMPT \[Q\] Write a short postcard' ||
+    { cat custom.jsonl; fail "custom prompt not used"; }
+grep '"turn":2' custom.jsonl | grep -q '"user_prompt":"MY-MULTI ' || fail "custom multi-turn prompt"
 
 # pairwise against the baseline (the first 8 questions), each pair judged in both orders
 "$BIN" judge grade --questions "$Q" --answers base.jsonl sft.jsonl --judge "$J" --mode pairwise \
