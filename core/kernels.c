@@ -12,6 +12,7 @@
  */
 #include "core/kernels.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 #include <math.h>
 #include <pthread.h>
@@ -944,6 +945,13 @@ static const kernels_dot_fn kernels_table[4][K_N] = {
 
 static atomic_int kernels_isa_cur;
 
+/* F16C through CPUID: clang's __builtin_cpu_supports does not know "f16c". */
+static int has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+
 /* core_kernels_isa_supported: see kernels.h. */
 int core_kernels_isa_supported(int isa)
 {
@@ -952,8 +960,7 @@ int core_kernels_isa_supported(int isa)
     case CORE_KERNELS_PORTABLE:
         return 1;
     case CORE_KERNELS_AVX2:
-        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c");
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_f16c();
     case CORE_KERNELS_AVX512:
         return core_kernels_isa_supported(CORE_KERNELS_AVX2) &&
                __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
