@@ -69,16 +69,22 @@ void judge_radar_label_at(const struct judge_radar *r, int k, int len,
     double tx = r->canvas_x + (r->cx + r->rx * s) / r->cdx;
     double ty = r->canvas_y + (r->cy - r->ry * c) / r->cdy;
     int col, row = (int)lround(ty);
+    /* a side label clears the chart's circle over the whole height of its row */
+    double R = r->rx / r->cdx;
+    double cxc = r->canvas_x + r->cx / r->cdx;
+    double dy = fabs(row - (r->canvas_y + r->cy / r->cdy)) * 2.0;
+    double dmin = dy > 1 ? dy - 1 : 0;
+    double ext = dmin < R ? sqrt(R * R - dmin * dmin) : 0;
     if (fabs(s) < 0.2) {           /* near vertical: centred above or below */
         out->align = 0;
         row += c > 0 ? -1 : 1;
         col = (int)lround(tx) - len / 2;
-    } else if (s > 0) {            /* right side: text starts after the tip */
+    } else if (s > 0) {            /* right side: text starts after the chart */
         out->align = 1;
-        col = (int)lround(tx) + 2;
-    } else {                       /* left side: text ends before the tip */
+        col = (int)lround(fmax(tx, cxc + ext)) + 2;
+    } else {                       /* left side: text ends before the chart */
         out->align = -1;
-        col = (int)lround(tx) - 2 - len;
+        col = (int)lround(fmin(tx, cxc - ext)) - 2 - len;
     }
     if (col < 0)
         col = 0;
