@@ -77,3 +77,41 @@ TEST(judge_radar_layout_ascii_any_axes)
     ASSERT(strstr(err.msg, "too small"));
     ASSERT_EQ_INT(judge_radar_layout(&r, 0, 10, 80, 24, 2, 4, NULL), BZ_EINVAL);
 }
+
+/* For 3 to 12 axes, in braille and ASCII cells, no label covers a cell that the
+ * rings or axes pass through (sampled along every ring edge and axis). */
+TEST(judge_radar_labels_clear_chart)
+{
+    static const int dots[2][2] = {{2, 4}, {1, 1}};
+    for (int d = 0; d < 2; d++)
+        for (int n = 3; n <= 12; n++) {
+            struct judge_radar r;
+            struct bz_err err = {0};
+            ASSERT_OK(judge_radar_layout(&r, n, 12, 80, 20, dots[d][0], dots[d][1], &err), &err);
+            static unsigned char used[20][80];
+            memset(used, 0, sizeof used);
+            for (int k = 0; k < n; k++)
+                for (int step = 0; step <= 100; step++) {
+                    double f = step / 100.0;
+                    int x0, y0, x1, y1;
+                    for (int ring = 2; ring <= 10; ring += 2) {
+                        judge_radar_point(&r, k, ring, &x0, &y0);
+                        judge_radar_point(&r, (k + 1) % n, ring, &x1, &y1);
+                        int x = (int)lround(x0 + f * (x1 - x0)), y = (int)lround(y0 + f * (y1 - y0));
+                        used[r.canvas_y + y / r.cdy][r.canvas_x + x / r.cdx] = 1;
+                    }
+                    judge_radar_point(&r, k, 10 * f, &x0, &y0);
+                    used[r.canvas_y + y0 / r.cdy][r.canvas_x + x0 / r.cdx] = 1;
+                }
+            for (int k = 0; k < n; k++) {
+                struct judge_radar_label l;
+                judge_radar_label_at(&r, k, 12, &l);
+                ASSERT(l.row >= 0 && l.row < 20 && l.col >= 0 && l.col + 12 <= 80);
+                for (int c = l.col; c < l.col + 12; c++)
+                    if (used[l.row][c])
+                        test__fail(__FILE__, __LINE__, "%d axes, dots %dx%d: label %d at %d,%d "
+                                   "covers the chart at column %d", n, dots[d][0], dots[d][1], k,
+                                   l.row, l.col, c);
+            }
+        }
+}
