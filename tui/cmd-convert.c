@@ -28,7 +28,10 @@ static const char usage[] =
     "GGUF file OUT. --type applies to matrices (default: the type most of IN's matrices\n"
     "have when it can be written, else f16); vectors stay f32; a matrix whose rows are\n"
     "not whole q8_0 blocks is written as f16 (reported).\n"
-    "  --json   print {\"event\":\"done\",...} instead of text\n";
+    "  --json   print {\"event\":\"done\",...} instead of text\n"
+    "       bezoar convert --merge MODEL ADAPTER OUT [--type T] [--json]\n"
+    "Write MODEL with the LoRA ADAPTER (PEFT directory or adapter .gguf) merged into its\n"
+    "weights (W += scale * B.A, computed in F32) as the GGUF file OUT (default type f32).\n";
 
 struct progress {
     int json, tty;
@@ -75,10 +78,64 @@ static int default_type(const struct core_model *m)
     return best;
 }
 
+static void free_bufs(float **b, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(b[i]);
+    free(b);
+}
+
+/* Give every weight the adapter touches an F32 copy the merge can write into (the
+ * loaded weights may be a read-only mapping or quantized). The copies are listed in
+ * *bufs for the caller to free after the model. */
+static int merge_adapter(struct core_model *m, const char *adapter, float ***bufs, int *nbufs,
+                         struct bz_err *err)
+{
+    struct core_lora l;
+    memset(&l, 0, sizeof l);
+    int rc = core_lora_load(&l, m, adapter, err);
+    if (rc)
+        return rc;
+    *bufs = NULL;
+    *nbufs = 0;
+    for (int layer = 0; layer < l.n_layers && rc == 0; layer++) {
+        struct core_layer *ly = &m->layers[layer];
+        struct core_tensor *w[CORE_LORA_NTARGETS] = {ly->wq, ly->wk, ly->wv, ly->wo,
+                                                     ly->w_gate, ly->w_up, ly->w_down};
+        for (int t = 0; t < CORE_LORA_NTARGETS && rc == 0; t++) {
+            if (!core_lora_pair_at(&l, layer, t) || !w[t])
+                continue;
+            int64_t n = w[t]->ne[0] * w[t]->ne[1];
+            float *f = malloc((size_t)n * sizeof *f);
+            if (!f) {
+                rc = bz_errf(err, BZ_ENOMEM, "merge: no memory for %s (%lld floats)", w[t]->name,
+                             (long long)n);
+                break;
+            }
+            rc = core_dequant_row(w[t]->type, w[t]->data, f, n);
+            if (rc) {
+                free(f);
+                rc = bz_errf(err, rc, "merge: cannot read %s as F32 (%s)", w[t]->name,
+                             core_type_name(w[t]->type));
+                break;
+            }
+            *bufs = bz_realloc(*bufs, (size_t)(*nbufs + 1) * sizeof **bufs);
+            (*bufs)[(*nbufs)++] = f;
+            w[t]->data = f;
+            w[t]->type = CORE_TYPE_F32;
+            w[t]->nbytes = (size_t)n * sizeof *f;
+        }
+    }
+    if (rc == 0)
+        rc = core_lora_merge(m, &l, err);
+    core_lora_cleanup(&l);
+    return rc;
+}
+
 int tui_cmd_convert(int argc, char **argv)
 {
-    const char *in = NULL, *out = NULL, *type_name = NULL;
-    int json = 0;
+    const char *in = NULL, *out = NULL, *type_name = NULL, *adapter = NULL;
+    int json = 0, merge = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
@@ -90,15 +147,24 @@ int tui_cmd_convert(int argc, char **argv)
             type_name = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             json = 1;
+        } else if (strcmp(a, "--merge") == 0) {
+            merge = 1;
         } else if (a[0] == '-' && a[1]) {
             return tui_cmd_fail(TUI_EXIT_USAGE, "convert: unknown flag '%s' (see -h)", a);
         } else if (!in) {
             in = a;
+        } else if (merge && !adapter) {
+            adapter = a;
         } else if (!out) {
             out = a;
         } else {
-            return tui_cmd_fail(TUI_EXIT_USAGE, "convert: too many arguments (IN OUT)");
+            return tui_cmd_fail(TUI_EXIT_USAGE, "convert: too many arguments (%s)",
+                                merge ? "--merge MODEL ADAPTER OUT" : "IN OUT");
         }
+    }
+    if (merge && !out && adapter && in) {
+        /* "--merge MODEL ADAPTER OUT" was given in another order */
+        return tui_cmd_fail(TUI_EXIT_USAGE, "convert: --merge needs MODEL ADAPTER OUT");
     }
     if (!in || !out)
         return tui_cmd_fail(TUI_EXIT_USAGE, "convert: IN and OUT are required (see -h)");
@@ -116,6 +182,18 @@ int tui_cmd_convert(int argc, char **argv)
     int rc = core_model_open(&m, in, &err);
     if (rc)
         return tui_cmd_fail_err(&err, rc);
+    float **merged = NULL;
+    int n_merged = 0;
+    if (merge) {
+        rc = merge_adapter(m, adapter, &merged, &n_merged, &err);
+        if (rc) {
+            core_model_free(m);
+            free_bufs(merged, n_merged);
+            return tui_cmd_fail_err(&err, rc);
+        }
+        if (type < 0)
+            type = CORE_TYPE_F32;
+    }
     if (type < 0)
         type = default_type(m);
     int has_vocab = m->gguf && core_gguf_find(m->gguf, "tokenizer.ggml.tokens");
@@ -126,6 +204,7 @@ int tui_cmd_convert(int argc, char **argv)
     if (rc) {
         bz_buf_cleanup(&rep);
         core_model_free(m);
+        free_bufs(merged, n_merged);
         return tui_cmd_fail_err(&err, rc);
     }
     struct core_gguf *g;
@@ -133,6 +212,7 @@ int tui_cmd_convert(int argc, char **argv)
     if (rc) {
         bz_buf_cleanup(&rep);
         core_model_free(m);
+        free_bufs(merged, n_merged);
         return tui_cmd_fail_err(&err, rc);
     }
     double secs = bz_now() - t0;
@@ -163,5 +243,6 @@ int tui_cmd_convert(int argc, char **argv)
     core_gguf_close(g);
     bz_buf_cleanup(&rep);
     core_model_free(m);
+        free_bufs(merged, n_merged);
     return TUI_EXIT_OK;
 }
