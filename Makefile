@@ -21,7 +21,10 @@ SANFLAGS := -fsanitize=$(SANITIZER) -fno-omit-frame-pointer -fno-sanitize-recove
 endif
 
 OPT      ?= -O2 -march=x86-64-v2 -mtune=native
-WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter -Wno-format-truncation
+WARN     := -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
+ifneq ($(findstring clang,$(CC)),clang)
+WARN     += -Wno-format-truncation
+endif
 ifeq ($(CI),true)
 WARN     += -Werror
 endif
