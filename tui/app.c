@@ -463,7 +463,13 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
         break;
     case TUI_A_VIEW_DATA: app->view = TUI_VIEW_DATA; break;
     case TUI_A_VIEW_TRAIN: app->view = TUI_VIEW_TRAIN; break;
-    case TUI_A_VIEW_COMPARE: app->view = TUI_VIEW_COMPARE; break;
+    case TUI_A_VIEW_COMPARE:
+        /* from the Train view, a finished run is what gets compared */
+        if (app->view == TUI_VIEW_TRAIN && app->train.sel < app->jobs.n &&
+            app->jobs.v[app->train.sel]->run.state == TUI_RUN_DONE)
+            tui_view_compare_want_run(app, app->jobs.v[app->train.sel]->run.dir);
+        app->view = TUI_VIEW_COMPARE;
+        break;
     case TUI_A_VIEW_JUDGE: app->view = TUI_VIEW_JUDGE; break;
     case TUI_A_CMP_TYPE: open_prompt(app, TUI_PROMPT_COMPARE); break;
     case TUI_A_NEXT_VIEW: app->view = (app->view + 1) % TUI_VIEW__COUNT; break;

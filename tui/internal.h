@@ -241,8 +241,10 @@ struct tui_cmp {
     /* similar pairs overlay */
     char similar[8][200];
     int n_similar;
-    /* what to open: from `bezoar compare`, else the newest finished run */
+    /* what to open: from `bezoar compare`, else the run chosen in the Train view, else
+     * the newest finished run */
     char *model, *lora, *tmpl;
+    char *want_run;           /* a run directory the Train view asked to compare */
 };
 
 /* ---------------------------------------------------------------- judge view state */
@@ -342,6 +344,8 @@ void tui_view_compare_enter(struct tui_app *app);
 void tui_view_compare_prompt(struct tui_app *app, const char *text);
 void tui_view_compare_similar_draw(struct tui_app *app);
 void tui_view_compare_cleanup(struct tui_app *app);
+/* Compare this run (its model without and with its adapter) when the view opens next. */
+void tui_view_compare_want_run(struct tui_app *app, const char *run_dir);
 int tui_view_compare_load_questions(struct tui_app *app, const char *path, struct bz_err *err);
 /* The judge view. */
 void tui_view_judge_draw(struct tui_app *app);

@@ -68,9 +68,17 @@ static int pick_model(struct tui_app *app, char **model, char **lora, char **tmp
         *tmpl = v->tmpl ? bz_strdup(v->tmpl) : NULL;
         return 0;
     }
-    for (size_t i = app->jobs.n; i-- > 0;) {
-        struct tui_job *j = app->jobs.v[i];
-        if (j->run.state != TUI_RUN_DONE || !j->run.adapter)
+    for (size_t k = app->jobs.n + 1; k-- > 0;) {
+        /* the run the Train view asked for first, then the newest finished one */
+        struct tui_job *j = NULL;
+        if (k == app->jobs.n) {
+            for (size_t i = 0; i < app->jobs.n && v->want_run; i++)
+                if (strcmp(app->jobs.v[i]->run.dir, v->want_run) == 0)
+                    j = app->jobs.v[i];
+        } else {
+            j = app->jobs.v[k];
+        }
+        if (!j || j->run.state != TUI_RUN_DONE || !j->run.adapter)
             continue;
         char *cfgp = bz_path_join(j->run.dir, "config.json"), *text = NULL;
         int rc = bz_read_file(cfgp, &text, NULL, NULL);
@@ -123,9 +131,22 @@ void tui_view_compare_enter(struct tui_app *app)
     free(tmpl);
 }
 
+void tui_view_compare_want_run(struct tui_app *app, const char *run_dir)
+{
+    struct tui_cmp *v = &app->cmp;
+    if (v->model || (v->want_run && strcmp(v->want_run, run_dir) == 0 && v->opened == 1))
+        return; /* `bezoar compare` named its model; or this run is already open */
+    free(v->want_run);
+    v->want_run = bz_strdup(run_dir);
+    if (v->opened == 1)
+        tui_compare_close(&v->c);
+    v->opened = 0;
+}
+
 void tui_view_compare_cleanup(struct tui_app *app)
 {
     struct tui_cmp *v = &app->cmp;
+    free(v->want_run);
     if (v->opened == 1)
         tui_compare_close(&v->c);
     for (size_t i = 0; i < v->n_questions; i++) {

@@ -221,7 +221,8 @@ void tui_view_train_draw(struct tui_app *app)
             mattr[msg_rows++] = tui_color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD;
         }
         if (r->state == TUI_RUN_DONE) {
-            snprintf(msgs[msg_rows], 300, "done · adapter: %s", r->adapter ? r->adapter : "-");
+            snprintf(msgs[msg_rows], 300, "done · adapter: %s · 3 compares it with the base",
+                     r->adapter ? r->adapter : "-");
             mattr[msg_rows++] = tui_color(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
         }
         int chart_h = body_h - (y - body_y) - msg_rows;

@@ -1,6 +1,7 @@
 # The whole loop with the real worker: accept pairs in the Data view, start
 # 'bezoar train' from the Train view on stories260K, watch steps arrive, stop it
-# (checkpoint), resume it, see it finish and the adapter files appear.
+# (checkpoint), resume it, see it finish and the adapter files appear, then open the
+# finished run in the Compare view.
 . tests/e2e/lib/tmux.sh
 MODEL=""
 [ -f assets/demo-model.gguf ] && MODEL="$PWD/assets/demo-model.gguf"
@@ -40,6 +41,16 @@ keys R
 wait_for "real · running" 20
 wait_for "real · done" 240
 wait_for "done · adapter:"
+expect "3 compares it with the base"
+# the finished run opens in the Compare view: base vs base + its adapter
+keys 3
+wait_for "B · base + runs/real/adapter"
+keys Enter
+for i in $(seq 1 100); do
+    [ "$(screen | grep -o 'tok/s · done' | wc -l)" = 2 ] && break
+    sleep 0.1
+done
+[ "$(screen | grep -o 'tok/s · done' | wc -l)" = 2 ] || fail "the two answers did not finish"
 keys q
 wait_for "[exit 0]"
 [ -f "$TMP/runs/real/adapter/adapter_model.safetensors" ] || fail "no PEFT adapter"
