@@ -27,6 +27,7 @@
 
 #include "judge/judge.h"
 #include "tui/canvas.h"
+#include "tui/radar.h"
 
 BZ_CMD("judge", tui_cmd_judge, "MT-Bench-style judging: answer, grade, show (table, JSON, radar)");
 
@@ -977,109 +978,21 @@ cleanup:
 
 /* ---------------------------------------------------------------- show */
 
-#define GRID_COLOR 9
-
 /* ANSI foreground for model i (1-based): red, green, blue, magenta, cyan, yellow. */
 static const int model_ansi[] = {31, 32, 34, 35, 36, 33};
 
-struct cell {
-    char s[8];
-    int color;
-};
-
-static void put_text(struct cell *grid, int cols, int rows, int col, int row, const char *text,
-                     int color)
-{
-    if (row < 0 || row >= rows)
-        return;
-    for (const char *p = text; *p && col < cols; col++) {
-        int n = bz_utf8_seq_len((const unsigned char *)p, strlen(p));
-        if (n <= 0)
-            n = 1;
-        if (col >= 0) {
-            struct cell *c = &grid[row * cols + col];
-            memcpy(c->s, p, (size_t)n);
-            c->s[n] = 0;
-            c->color = color;
-        }
-        p += n;
-    }
-}
-
+/* The radar is one cell grid (tui/radar.c), the same the Judge view draws; here it is
+ * printed with ANSI colours and a legend. */
 static void print_radar(FILE *fp, const struct judge_summary *sum, int cols, int rows,
                         int mode, int color)
 {
     int nm = (int)sum->n_models, legend = nm + 1;
     int chart_rows = rows - legend;
-    int ncat = (int)sum->n_cats;
-    if (ncat < 3) {
-        fprintf(stderr, "bezoar: judge show --radar: %d categor%s; a radar needs at least 3\n",
-                ncat, ncat == 1 ? "y" : "ies");
-        return;
-    }
-    int label_w = 0;
-    for (int k = 0; k < ncat; k++)
-        label_w = BZ_MAX(label_w, (int)strlen(sum->cats[k]));
-    label_w = BZ_MIN(label_w, 14);
-    int cdx = mode == TUI_CANVAS_BRAILLE ? 2 : 1, cdy = mode == TUI_CANVAS_BRAILLE ? 4
-                                                        : mode == TUI_CANVAS_BLOCK ? 2
-                                                                                   : 1;
-    struct judge_radar r;
+    struct tui_cell *grid = NULL;
     struct bz_err err = {0};
-    if (judge_radar_layout(&r, ncat, label_w, cols, chart_rows, cdx, cdy, &err)) {
-        fprintf(stderr, "bezoar: %s\n", err.msg);
+    if (tui_radar_grid(sum, NULL, cols, chart_rows, mode, color, &grid, &err)) {
+        fprintf(stderr, "bezoar: judge show --radar: %s\n", err.msg);
         return;
-    }
-    struct tui_canvas cv;
-    tui_canvas_init(&cv, mode, r.canvas_w, r.canvas_h);
-    int x0, y0, x1, y1;
-    for (int ring = 2; ring <= 10; ring += 2)
-        for (int k = 0; k < ncat; k++) {
-            judge_radar_point(&r, k, ring, &x0, &y0);
-            judge_radar_point(&r, (k + 1) % ncat, ring, &x1, &y1);
-            tui_canvas_line(&cv, x0, y0, x1, y1, GRID_COLOR);
-        }
-    for (int k = 0; k < ncat; k++) {
-        judge_radar_point(&r, k, 0, &x0, &y0);
-        judge_radar_point(&r, k, 10, &x1, &y1);
-        tui_canvas_line(&cv, x0, y0, x1, y1, GRID_COLOR);
-    }
-    for (int m = 0; m < nm; m++)
-        for (int k = 0; k < ncat; k++) {
-            judge_radar_point(&r, k, sum->m[m].cat[k], &x0, &y0);
-            judge_radar_point(&r, (k + 1) % ncat, sum->m[m].cat[(k + 1) % ncat], &x1, &y1);
-            tui_canvas_line(&cv, x0, y0, x1, y1, 1 + m);
-        }
-
-    struct cell *grid = bz_calloc((size_t)cols * (size_t)chart_rows, sizeof *grid);
-    for (int i = 0; i < cols * chart_rows; i++)
-        strcpy(grid[i].s, " ");
-    for (int cy = 0; cy < r.canvas_h; cy++)
-        for (int cx = 0; cx < r.canvas_w; cx++) {
-            char ch[5];
-            int col = tui_canvas_cell(&cv, cx, cy, ch);
-            if (mode == TUI_CANVAS_ASCII && col == GRID_COLOR)
-                strcpy(ch, ".");
-            put_text(grid, cols, chart_rows, r.canvas_x + cx, r.canvas_y + cy, ch, col);
-        }
-    /* without colour, each model's vertices carry its number */
-    if (!color)
-        for (int m = 0; m < nm; m++)
-            for (int k = 0; k < ncat; k++) {
-                if (!isfinite(sum->m[m].cat[k]))
-                    continue;
-                judge_radar_point(&r, k, sum->m[m].cat[k], &x0, &y0);
-                char num[4];
-                snprintf(num, sizeof num, "%d", (m + 1) % 10);
-                put_text(grid, cols, chart_rows, r.canvas_x + x0 / cdx, r.canvas_y + y0 / cdy,
-                         num, 1 + m);
-            }
-    for (int k = 0; k < ncat; k++) {
-        char lab[32];
-        snprintf(lab, sizeof lab, "%.*s", label_w, sum->cats[k]);
-        struct judge_radar_label l;
-        judge_radar_label_at(&r, k, (int)strlen(lab), &l);
-        put_text(grid, cols, chart_rows, l.col, l.row, lab, 0);
     }
     for (int row = 0; row < chart_rows; row++) {
         int last = cols - 1;
@@ -1087,12 +1000,12 @@ static void print_radar(FILE *fp, const struct judge_summary *sum, int cols, int
             last--;
         int cur = 0;
         for (int c = 0; c <= last; c++) {
-            const struct cell *cl = &grid[row * cols + c];
+            const struct tui_cell *cl = &grid[row * cols + c];
             int want = color ? cl->color : 0;
             if (want != cur) {
                 if (want == 0)
                     fputs("\x1b[0m", fp);
-                else if (want == GRID_COLOR)
+                else if (want == TUI_RADAR_GRID_COLOR)
                     fputs("\x1b[0;90m", fp);
                 else
                     fprintf(fp, "\x1b[0;%dm", model_ansi[(want - 1) % 6]);
@@ -1117,7 +1030,6 @@ static void print_radar(FILE *fp, const struct judge_summary *sum, int cols, int
             fprintf(fp, "[%d] %s  %s\n", (m + 1) % 10, sum->m[m].model, score);
     }
     free(grid);
-    tui_canvas_cleanup(&cv);
 }
 
 static void fmt_num(char *out, size_t n, double v)
