@@ -8,10 +8,10 @@
 #      FFN 512, context 512, tied embeddings; 1.77M parameters) with that vocab;
 #   4. gen-corpus -j writes the training set as Alpaca JSON lines (70% instruction snippets);
 #   5. `bezoar train --full` trains every weight (3 epochs); its RUN/model.gguf (F32) is
-#      written as F16 by `bezoar convert` (3.5 MiB instead of 7).
+#      written as F16 by `bezoar convert` (3.4 MiB instead of 6.8).
 # Deterministic given the seeds on one machine (same build, same thread count); bit-exact
 # reproduction across machines or BLAS builds is not promised (float sums in another
-# order), the figures in assets/README.md are. Takes about 10 minutes on two cores.
+# order), the figures in assets/README.md are. Takes about 5 minutes on two cores.
 # Environment: THREADS (default: all CPUs), KEEP=DIR keeps the work files there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
