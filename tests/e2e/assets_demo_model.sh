@@ -27,6 +27,16 @@ grep -q 'dim 192, layers 4, heads 6 (kv 2), head dim 32, ffn 512, vocab 1024, co
 grep -q '^tokenizer *spm, 1024 tokens' info.txt || fail "vocab"
 grep -q '^template *alpaca (detected)' info.txt || fail "chat template not detected as alpaca"
 
+# The vocab's learned pieces: whole words of the corpus are one token each; text outside
+# it falls back to bytes and decodes back exactly.
+"$BIN" tokenize -m "$MODEL" --ids "Once upon a time, there was a little girl." > ids.txt ||
+    fail "tokenize"
+n=$(wc -w < ids.txt)
+echo "tokenize: $n ids: $(cat ids.txt)"
+[ "$n" -le 14 ] || fail "corpus words are not single pieces ($n ids)"
+"$BIN" tokenize -m "$MODEL" "Zürich" > bytes.txt || fail "tokenize bytes"
+grep -q '<0xC3>\|\\xC3' bytes.txt || { cat bytes.txt; fail "no byte fallback for a non-ASCII letter"; }
+
 # Completion (the model was trained on answers only, so the prompt is an Alpaca turn):
 # greedy, deterministic, English words that the corpus uses.
 story=$'### Instruction:\nTell me a story.\n\n### Response:\nOnce upon a time'

@@ -339,15 +339,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "train-vocab: %s\n", bz_err_msg(&err, rc));
         return 1;
     }
-    long long total = 0, ntok = 0;
-    for (size_t i = 0; i < n_words; i++) {
-        total += words[i].count;
+    long long ntok = 0;
+    for (size_t i = 0; i < n_words; i++)
         ntok += words[i].count * words[i].n;
-    }
     fprintf(stderr, "train-vocab: %d tokens (%d merges, %d characters), %zu distinct words, "
                     "%.2f bytes/token on the corpus\n",
             nv, n_merges, n_chars, n_words, ntok ? (double)tn / (double)ntok : 0.0);
-    (void)total;
     for (size_t i = 0; i < n_words; i++) {
         free(words[i].text);
         free(words[i].sym);
