@@ -636,9 +636,10 @@ int tui_app_run(const struct tui_app_opts *opts)
         dataset = demo;
     }
     if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        int code = tui_cmd_fail(TUI_EXIT_USAGE, "the workbench needs a terminal (use the "
+                                "verbs, e.g. 'bezoar data stats %s', from scripts)", dataset);
         free(demo);
-        return tui_cmd_fail(TUI_EXIT_USAGE, "the workbench needs a terminal (use the verbs, "
-                            "e.g. 'bezoar data stats %s', from scripts)", dataset);
+        return code;
     }
     struct ds_dataset *ds = NULL;
     struct bz_err err = {0};
