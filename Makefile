@@ -115,7 +115,7 @@ test:
 	$(Q)$(MAKE) --no-print-directory SANITIZER=address,undefined unit-bin
 	$(Q)bash tests/run.sh $(B) $(B)/san $(TEST)
 
-unit-bin: $(UNIT) $(REPLAYS)
+unit-bin: $(UNIT) $(REPLAYS) $(BIN)
 
 bench: all $(BENCHES)
 	$(Q)for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run every test: unit tests (sanitizer build), fuzz corpus replays (sanitizer
-# build), then end-to-end scripts tests/e2e/*.sh against the normal build. An e2e
-# script passes with exit 0, skips with 77 (saying why), fails otherwise.
+# build), then end-to-end scripts tests/e2e/*.sh: the TUI ones (tui_*) against the
+# sanitizer build of the program, the rest against the normal build. An e2e script
+# passes with exit 0, skips with 77 (saying why), fails otherwise.
 # Ends with one line: "N passed, N failed, N skipped".
 set -u
 BUILD=${1:-build}
@@ -38,7 +39,11 @@ for t in tests/e2e/*.sh; do
     case "$name" in "$ONLY"*) ;; *) [ -n "$ONLY" ] && continue ;; esac
     log="$BUILD/e2e-$name.log"
     start=$(date +%s)
-    timeout 600 bash "$t" >"$log" 2>&1
+    # the workbench's own scripts drive the sanitizer build (ASan, UBSan, leaks): a
+    # memory error or a leak makes the program exit non-zero, which the script sees
+    bin="$PWD/$BUILD/bezoar"
+    case "$name" in tui_*) [ -x "$SAN/bezoar" ] && bin="$PWD/$SAN/bezoar" ;; esac
+    BEZOAR_BIN="$bin" timeout 600 bash "$t" >"$log" 2>&1
     rc=$?
     secs=$(( $(date +%s) - start ))
     if [ $rc -eq 0 ]; then

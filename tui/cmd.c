@@ -67,12 +67,12 @@ const char *tui_assets_dir(void)
         return env;
     if (dir[0])
         return dir;
-    /* The binary lives in build/ (or build/san/) of the source tree. */
+    /* The binary lives in build/ (or BUILD/san/) of the source tree. */
     char exe[PATH_MAX];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
-        for (int up = 0; up < 3; up++) {
+        for (int up = 0; up < 5; up++) {
             char *slash = strrchr(exe, '/');
             if (!slash)
                 break;
