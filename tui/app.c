@@ -552,6 +552,7 @@ static void on_tick(uv_timer_t *t)
     }
     if (tui_jobs_poll(&app->jobs))
         tui_app_dirty(app);
+    tui_view_train_tick(app);
     if (d->search_dir) {
         double t0 = bz_now();
         while (d->search_dir && bz_now() - t0 < 0.008)

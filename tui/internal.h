@@ -337,6 +337,8 @@ void tui_view_train_key(struct tui_app *app, int action);
 void tui_view_train_form_draw(struct tui_app *app);
 void tui_view_train_form_key(struct tui_app *app, int ch);
 void tui_view_train_form_set(struct tui_app *app, const char *value);
+/* Start the resumes that waited for their stopping worker to exit. */
+void tui_view_train_tick(struct tui_app *app);
 /* The compare view. */
 void tui_view_compare_draw(struct tui_app *app);
 void tui_view_compare_key(struct tui_app *app, int action);

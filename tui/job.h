@@ -22,6 +22,7 @@ struct tui_job {
     char err_tail[8][160];  /* last lines of worker.err */
     int n_err_tail;
     void *proc;             /* uv_process_t *, owned (freed in its close callback) */
+    int resume_pending;     /* resume once the (stopping) worker has exited */
 };
 
 struct tui_jobs {

@@ -596,6 +596,33 @@ void tui_view_train_form_key(struct tui_app *app, int ch)
 
 /* ---------------------------------------------------------------- actions */
 
+/* Start `bezoar train --resume` for job j's run directory. */
+static void resume(struct tui_app *app, struct tui_job *j)
+{
+    struct bz_err err = {0};
+    char self[4096];
+    if (worker_path(self, sizeof self) != 0)
+        return;
+    char *dir = bz_strdup(j->run.dir);
+    char *argv[] = {self, "train", "--json", "--resume", dir, NULL};
+    if (!tui_jobs_start(&app->jobs, argv, dir, &err))
+        tui_data_msg(&app->data, 1, "%s", err.msg);
+    else
+        tui_data_msg(&app->data, 0, "resuming %s", j->run.name);
+    free(dir);
+}
+
+void tui_view_train_tick(struct tui_app *app)
+{
+    for (size_t i = 0; i < app->jobs.n; i++) {
+        struct tui_job *j = app->jobs.v[i];
+        if (j->resume_pending && !j->pid) {
+            j->resume_pending = 0;
+            resume(app, j);
+        }
+    }
+}
+
 void tui_view_train_key(struct tui_app *app, int action)
 {
     struct tui_train *t = &app->train;
@@ -627,28 +654,20 @@ void tui_view_train_key(struct tui_app *app, int action)
         else
             tui_data_msg(d, 0, "asked %s to save a checkpoint now", j->run.name);
         break;
-    case TUI_A_RESUME_RUN: {
+    case TUI_A_RESUME_RUN:
         if (!j) {
             tui_data_msg(d, 1, "no run selected");
-            break;
-        }
-        if (j->pid || j->run.state == TUI_RUN_DONE) {
+        } else if (j->run.state == TUI_RUN_DONE || j->run.state == TUI_RUN_RUNNING) {
             tui_data_msg(d, 1, "%s is %s; only a stopped or failed run resumes", j->run.name,
                          tui_run_state_name(j->run.state));
-            break;
+        } else if (j->pid) {
+            /* it reported its stop but is still exiting: resume when it is gone */
+            j->resume_pending = 1;
+            tui_data_msg(d, 0, "%s resumes as soon as its worker has exited", j->run.name);
+        } else {
+            resume(app, j);
         }
-        char self[4096];
-        if (worker_path(self, sizeof self) != 0)
-            break;
-        char *dir = bz_strdup(j->run.dir);
-        char *argv[] = {self, "train", "--json", "--resume", dir, NULL};
-        if (!tui_jobs_start(&app->jobs, argv, dir, &err))
-            tui_data_msg(d, 1, "%s", err.msg);
-        else
-            tui_data_msg(d, 0, "resuming %s", j->run.name);
-        free(dir);
         break;
-    }
     case TUI_A_SMOOTH_MORE:
         t->smooth = t->smooth < 0.95 ? t->smooth + 0.05 : 0.99;
         break;
