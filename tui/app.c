@@ -693,6 +693,8 @@ int tui_app_run(const struct tui_app_opts *opts)
         app.cmp.lora = opts->lora ? bz_strdup(opts->lora) : NULL;
         app.cmp.tmpl = opts->tmpl ? bz_strdup(opts->tmpl) : NULL;
     }
+    if (opts->judge)
+        app.cmp.judge = bz_strdup(opts->judge);
     if (opts->questions) {
         struct bz_err qerr = {0};
         if (tui_view_compare_load_questions(&app, opts->questions, &qerr) != 0)

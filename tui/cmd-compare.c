@@ -10,12 +10,15 @@
 BZ_CMD("compare", tui_cmd_compare, "compare base and fine-tuned answers side by side (TUI)");
 
 static const char usage[] =
-    "usage: bezoar compare -m MODEL [--lora ADAPTER] [--template T] [--questions Q] [DATASET]\n"
+    "usage: bezoar compare -m MODEL [--lora ADAPTER] [--template T] [--questions Q]\n"
+    "                      [--judge SPEC] [DATASET]\n"
     "Open the workbench in the Compare view: side A answers with MODEL, side B with MODEL\n"
     "plus ADAPTER (a PEFT directory or adapter .gguf; one copy of the base weights serves\n"
     "both). Prompts come from the question set Q (MT-Bench JSON lines) or from DATASET\n"
     "(default: the demo), whose journal directory also keeps the votes (votes.jsonl).\n"
-    "  --template T   chatml, llama2, llama3, zephyr, phi3, alpaca (default: the model's)\n";
+    "  --template T   chatml, llama2, llama3, zephyr, phi3, alpaca (default: the model's)\n"
+    "  --judge SPEC   the judge 'g' asks (openai:URL#MODEL or local:MODEL; default\n"
+    "                 $BEZOAR_JUDGE)\n";
 
 int tui_cmd_compare(int argc, char **argv)
 {
@@ -34,6 +37,8 @@ int tui_cmd_compare(int argc, char **argv)
             dst = &o.tmpl;
         } else if (!strcmp(a, "--questions")) {
             dst = &o.questions;
+        } else if (!strcmp(a, "--judge")) {
+            dst = &o.judge;
         } else if (a[0] == '-') {
             return tui_cmd_fail(TUI_EXIT_USAGE, "compare: unknown option %s (see -h)", a);
         } else if (!o.dataset) {

@@ -6,9 +6,11 @@
  */
 #include "tui/compare.h"
 
+#include <stdarg.h>
 #include <string.h>
 
 #include "dataset/dataset.h"
+#include "judge/judge.h"
 
 const char *tui_vote_name(int v)
 {
@@ -32,6 +34,11 @@ void tui_compare_close(struct tui_compare *c)
     if (!c)
         return;
     tui_compare_cancel(c);
+    if (c->judge_live)
+        pthread_join(c->judge_thread, NULL);
+    if (c->model_path)
+        pthread_mutex_destroy(&c->judge_mu);
+    free(c->judge_spec);
     for (int i = 0; i < 2; i++)
         side_cleanup(&c->side[i]);
     if (c->vocab_owned)
@@ -104,6 +111,7 @@ int tui_compare_open(struct tui_compare *c, const char *model, const char *adapt
     }
     c->model_path = bz_strdup(model);
     c->votes_path = votes_path ? bz_strdup(votes_path) : NULL;
+    pthread_mutex_init(&c->judge_mu, NULL);
     return 0;
 }
 
@@ -337,4 +345,164 @@ void tui_compare_diff(const char *a, size_t na, const char *b, size_t nb, unsign
     free(keep_b);
     free(wa);
     free(wb);
+}
+
+/* ---------------------------------------------------------------- the judge */
+
+struct judge_job {
+    struct tui_compare *c;
+    char *spec, *prompts, *question, *answer[2]; /* answers as shown: A, B */
+    unsigned long seq;
+};
+
+static void judge_set(struct tui_compare *c, unsigned long seq, int state, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void judge_set(struct tui_compare *c, unsigned long seq, int state, const char *fmt, ...)
+{
+    va_list ap;
+    pthread_mutex_lock(&c->judge_mu);
+    if (c->judge_seq == seq) {
+        c->judge_state = state;
+        va_start(ap, fmt);
+        vsnprintf(c->judge_line, sizeof c->judge_line, fmt, ap);
+        va_end(ap);
+    }
+    pthread_mutex_unlock(&c->judge_mu);
+    if (c->wake)
+        c->wake(c->wake_arg);
+}
+
+static const char *win_name(int w, int swapped)
+{
+    if (w == JUDGE_WIN_TIE)
+        return "tie";
+    if (w == JUDGE_WIN_ERROR)
+        return "no verdict";
+    return (w == JUDGE_WIN_A) != swapped ? "A" : "B";
+}
+
+static void *judge_run(void *arg)
+{
+    struct judge_job *jb = arg;
+    struct tui_compare *c = jb->c;
+    struct bz_err err = {0};
+    struct judge_prompts ps;
+    judge_prompts_init(&ps);
+    struct judge_backend *b = NULL;
+    struct judge_backend_cfg cfg;
+    judge_backend_cfg_defaults(&cfg);
+    int rc = judge_prompts_load(&ps, jb->prompts, &err);
+    const struct judge_prompt *pr = rc ? NULL : judge_prompts_pick(&ps, JUDGE_PROMPT_PAIR, 0, 0);
+    if (rc == 0 && !pr)
+        rc = bz_errf(&err, BZ_ENOTFOUND, "%s has no pairwise prompt", jb->prompts);
+    if (rc == 0)
+        rc = judge_backend_open(&b, jb->spec, &cfg, &err);
+    struct bz_buf text[2];
+    struct judge_msg msgs[2][2];
+    struct judge_request req[2];
+    struct judge_result res[2];
+    for (int o = 0; o < 2; o++) {
+        bz_buf_init(&text[o]);
+        judge_result_init(&res[o]);
+    }
+    for (int o = 0; o < 2 && rc == 0; o++) {
+        /* order 0: A then B; order 1: B then A */
+        struct judge_fill f;
+        memset(&f, 0, sizeof f);
+        f.question[0] = jb->question;
+        f.answer_a[0] = jb->answer[o];
+        f.answer_b[0] = jb->answer[1 - o];
+        rc = judge_prompt_fill(pr->tmpl, &f, &text[o], &err);
+        size_t n = 0;
+        if (pr->system && pr->system[0])
+            msgs[o][n++] = (struct judge_msg){JUDGE_ROLE_SYSTEM, pr->system};
+        msgs[o][n++] = (struct judge_msg){JUDGE_ROLE_USER, text[o].p ? text[o].p : ""};
+        memset(&req[o], 0, sizeof req[o]);
+        req[o].msgs = msgs[o];
+        req[o].n_msgs = n;
+        judge_sampling_defaults(&req[o].s);
+        req[o].s.temperature = 0;
+        req[o].s.max_tokens = 512;
+    }
+    if (rc == 0)
+        rc = judge_backend_run(b, req, 2, res, NULL, NULL, NULL);
+    if (rc != 0) {
+        judge_set(c, jb->seq, -1, "judge: %s", bz_err_msg(&err, rc));
+    } else if (res[0].rc || res[1].rc) {
+        judge_set(c, jb->seq, -1, "judge: %s", res[0].rc ? res[0].error : res[1].error);
+    } else {
+        int w0 = judge_verdict_pair(res[0].text.p ? res[0].text.p : "");
+        int w1 = judge_verdict_pair(res[1].text.p ? res[1].text.p : "");
+        const char *a = win_name(w0, 0), *bb = win_name(w1, 1);
+        const char *verdict = strcmp(a, bb) == 0 && (strcmp(a, "A") == 0 || strcmp(a, "B") == 0)
+                                  ? a : (w0 == JUDGE_WIN_ERROR || w1 == JUDGE_WIN_ERROR)
+                                            ? "no verdict" : "tie";
+        judge_set(c, jb->seq, 2, "judge %s: %s%s (A first: %s; B first: %s)",
+                  judge_backend_model(b), verdict,
+                  strcmp(verdict, "A") == 0 || strcmp(verdict, "B") == 0 ? " better" : "", a, bb);
+    }
+    for (int o = 0; o < 2; o++) {
+        bz_buf_cleanup(&text[o]);
+        judge_result_cleanup(&res[o]);
+    }
+    judge_backend_free(b);
+    judge_prompts_cleanup(&ps);
+    free(jb->spec);
+    free(jb->prompts);
+    free(jb->question);
+    free(jb->answer[0]);
+    free(jb->answer[1]);
+    free(jb);
+    return NULL;
+}
+
+int tui_compare_judge(struct tui_compare *c, const char *prompts_path, struct bz_err *err)
+{
+    if (!c->judge_spec)
+        return bz_errf(err, BZ_EINVAL, "no judge: start with 'bezoar compare --judge SPEC' or "
+                       "set BEZOAR_JUDGE (openai:URL#MODEL or local:MODEL)");
+    if (!c->prompt || !c->side[0].done || !c->side[1].done)
+        return bz_errf(err, BZ_EINVAL, "wait until both answers are finished");
+    if (c->judge_live) {
+        pthread_join(c->judge_thread, NULL);
+        c->judge_live = 0;
+    }
+    struct judge_job *jb = bz_calloc(1, sizeof *jb);
+    jb->c = c;
+    jb->spec = bz_strdup(c->judge_spec);
+    jb->prompts = bz_strdup(prompts_path);
+    jb->question = bz_strdup(c->prompt);
+    for (int shown = 0; shown < 2; shown++) {
+        struct tui_cmp_view v;
+        tui_compare_snapshot(c, shown, &v);
+        jb->answer[shown] = v.text;
+    }
+    pthread_mutex_lock(&c->judge_mu);
+    c->judge_seq = c->seq;
+    jb->seq = c->seq;
+    c->judge_state = 1;
+    snprintf(c->judge_line, sizeof c->judge_line, "asking the judge (%s), both orders ...",
+             c->judge_spec);
+    pthread_mutex_unlock(&c->judge_mu);
+    if (pthread_create(&c->judge_thread, NULL, judge_run, jb) != 0) {
+        free(jb->spec);
+        free(jb->prompts);
+        free(jb->question);
+        free(jb->answer[0]);
+        free(jb->answer[1]);
+        free(jb);
+        return bz_errf(err, BZ_EIO, "cannot start the judge thread");
+    }
+    c->judge_live = 1;
+    return 0;
+}
+
+int tui_compare_judge_line(struct tui_compare *c, char *out, size_t n)
+{
+    pthread_mutex_lock(&c->judge_mu);
+    int st = c->judge_seq == c->seq ? c->judge_state : 0;
+    snprintf(out, n, "%s", st ? c->judge_line : "");
+    pthread_mutex_unlock(&c->judge_mu);
+    return st;
 }

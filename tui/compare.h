@@ -61,6 +61,14 @@ struct tui_compare {
     int voted;                  /* -1 none, else enum tui_vote (as shown, un-swapped) */
     char *votes_path;           /* DATASET.bezoar/votes.jsonl */
     unsigned long seq;          /* bumped when a new comparison starts */
+    /* the judge's pairwise verdict on the shown pair, asked in both orders */
+    char *judge_spec;           /* a backend spec, or NULL when none was given */
+    pthread_t judge_thread;
+    int judge_live;
+    pthread_mutex_t judge_mu;
+    int judge_state;            /* 0 none, 1 asking, 2 done, -1 failed */
+    char judge_line[400];       /* what to show: the verdict, or why there is none */
+    unsigned long judge_seq;    /* the comparison the verdict belongs to */
     void (*wake)(void *arg);
     void *wake_arg;
 };
@@ -90,6 +98,13 @@ void tui_compare_snapshot(struct tui_compare *c, int shown, struct tui_cmp_view 
 /* Record a vote on the shown sides; it is un-shuffled, appended to the votes journal
  * with both answers and fsync'd before this returns. */
 int tui_compare_vote(struct tui_compare *c, int vote, struct bz_err *err);
+
+/* Ask the judge (c->judge_spec, a judge/backend.h spec) whether the shown A or B is
+ * better, once with the answers in each order (FastChat's pairwise rule: a win only
+ * when both orders agree, else a tie). Runs in a thread; tui_compare_judge_line
+ * copies the state for drawing. prompts_path: judge prompts (assets/judge-prompts.jsonl). */
+int tui_compare_judge(struct tui_compare *c, const char *prompts_path, struct bz_err *err);
+int tui_compare_judge_line(struct tui_compare *c, char *out, size_t n);
 
 /* Word-level difference: for texts a and b, mark each byte that belongs to a word not
  * in their longest common word subsequence (marks are 0/1 arrays the size of each

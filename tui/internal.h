@@ -70,6 +70,7 @@ enum tui_action {
     TUI_A_CMP_FOCUS_A,
     TUI_A_CMP_FOCUS_B,
     TUI_A_CMP_SIMILAR,
+    TUI_A_CMP_JUDGE,
     TUI_A_VIEW_JUDGE,
     TUI_A_JUDGE_TOGGLE,
     TUI_A_JUDGE_OPEN,
@@ -245,6 +246,7 @@ struct tui_cmp {
      * the newest finished run */
     char *model, *lora, *tmpl;
     char *want_run;           /* a run directory the Train view asked to compare */
+    char *judge;              /* the judge backend spec (--judge, else $BEZOAR_JUDGE) */
 };
 
 /* ---------------------------------------------------------------- judge view state */

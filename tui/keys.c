@@ -69,6 +69,7 @@ const struct tui_binding tui_bindings[] = {
     {C, 'h', TUI_A_CMP_FOCUS_A, "h / l", "the side J/K scroll when apart"},
     {C, 'l', TUI_A_CMP_FOCUS_B, NULL, NULL},
     {C, 's', TUI_A_CMP_SIMILAR, "s", "accepted training pairs most like the prompt"},
+    {C, 'g', TUI_A_CMP_JUDGE, "g", "ask the judge which answer is better (both orders)"},
     {T, 'n', TUI_A_NEW_RUN, "n", "new run: a form prefilled for the model and data"},
     {T, 's', TUI_A_STOP_RUN, "s", "stop the run (the worker checkpoints first)"},
     {T, 'S', TUI_A_SAVE_NOW, "S", "save a checkpoint now"},

@@ -43,6 +43,7 @@ struct tui_app_opts {
     const char *lora;
     const char *tmpl;
     const char *questions;  /* a question set to take prompts from */
+    const char *judge;      /* the Compare view's judge backend spec */
     int view;               /* the view to open in (0 Data, 1 Train, 2 Compare) */
 };
 int tui_app_run(const struct tui_app_opts *o);

@@ -122,6 +122,8 @@ void tui_view_compare_enter(struct tui_app *app)
         snprintf(v->error, sizeof v->error, "%s", bz_err_msg(&err, rc));
     } else {
         v->opened = 1;
+        const char *js = v->judge ? v->judge : getenv("BEZOAR_JUDGE");
+        v->c.judge_spec = js && *js ? bz_strdup(js) : NULL;
         v->c.wake = tui_app_wake;
         v->c.wake_arg = app;
         v->sync = 1;
@@ -147,6 +149,7 @@ void tui_view_compare_cleanup(struct tui_app *app)
 {
     struct tui_cmp *v = &app->cmp;
     free(v->want_run);
+    free(v->judge);
     if (v->opened == 1)
         tui_compare_close(&v->c);
     for (size_t i = 0; i < v->n_questions; i++) {
@@ -419,7 +422,12 @@ void tui_view_compare_draw(struct tui_app *app)
         marks[0] = v->marks[0];
         marks[1] = v->marks[1];
     }
-    int colw = (W - 3) / 2, h = H - y - 2;
+    char jline[400];
+    int jst = tui_compare_judge_line(&v->c, jline, sizeof jline);
+    int colw = (W - 3) / 2, h = H - y - 2 - (jst ? 1 : 0);
+    if (jst)
+        tui_put(H - 3, 1, W - 2, jline, jst < 0 ? tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD
+                                                  : A_BOLD);
     draw_column(app, 0, y, 1, colw, h, &cv[0], marks[0]);
     for (int r = 0; r < h; r++)
         mvaddstr(y + r, colw + 1, "│");
@@ -434,7 +442,7 @@ void tui_view_compare_draw(struct tui_app *app)
     else if (v->c.voted >= 0)
         tui_put(H - 2, 1, W - 2, "voted; the sides are revealed", A_NORMAL);
     tui_put(H - 1, 1, W - 2, "Enter compare  [ ] prev/next  p type  a A better  b B better  t tie  "
-        "z both bad  v blind  s similar pairs  y sync  h/l side  J/K scroll  ? help", A_DIM);
+        "z both bad  g judge  v blind  s similar  y sync  h/l side  J/K scroll  ? help", A_DIM);
 }
 
 /* ---------------------------------------------------------------- actions */
@@ -485,6 +493,13 @@ void tui_view_compare_key(struct tui_app *app, int action)
         *s += step;
         if (*s < 0)
             *s = 0;
+        break;
+    }
+    case TUI_A_CMP_JUDGE: {
+        char *prompts = bz_path_join(tui_assets_dir(), "judge-prompts.jsonl");
+        if (tui_compare_judge(&v->c, prompts, &err) != 0)
+            tui_data_msg(d, 1, "%s", err.msg);
+        free(prompts);
         break;
     }
     case TUI_A_CMP_SIMILAR:
