@@ -78,6 +78,8 @@ enum tui_action {
     TUI_A_JUDGE_RELOAD,
     TUI_A_JUDGE_CAT_PREV,
     TUI_A_JUDGE_CAT_NEXT,
+    TUI_A_JUDGE_ANSWER,
+    TUI_A_JUDGE_GRADE,
     TUI_A__COUNT
 };
 
@@ -267,6 +269,7 @@ struct tui_judge {
     int level;                /* 0 overview, 1 a category's rows, 2 one row's judgment */
     int cat;                  /* the category drilled into */
     size_t *rows;             /* indices of single rows in that category */
+    size_t grades_seen;       /* finished grading jobs already reloaded */
     size_t n_rows, sel_row;
     int scroll;
 };
@@ -350,6 +353,8 @@ void tui_view_compare_similar_draw(struct tui_app *app);
 void tui_view_compare_cleanup(struct tui_app *app);
 /* Compare this run (its model without and with its adapter) when the view opens next. */
 void tui_view_compare_want_run(struct tui_app *app, const char *run_dir);
+/* The model, adapter and template to compare (caller frees); BZ_ENOTFOUND when none. */
+int tui_view_compare_pick(struct tui_app *app, char **model, char **lora, char **tmpl);
 int tui_view_compare_load_questions(struct tui_app *app, const char *path, struct bz_err *err);
 /* The judge view. */
 void tui_view_judge_draw(struct tui_app *app);

@@ -85,6 +85,8 @@ const struct tui_binding tui_bindings[] = {
     {JV, 'h', TUI_A_JUDGE_CAT_PREV, "h / l", "previous / next category to drill into"},
     {JV, 'l', TUI_A_JUDGE_CAT_NEXT, NULL, NULL},
     {JV, 'r', TUI_A_JUDGE_RELOAD, "r", "reload the judgment files"},
+    {JV, 'a', TUI_A_JUDGE_ANSWER, "a", "job: answer the questions, base and fine-tuned"},
+    {JV, 'G', TUI_A_JUDGE_GRADE, "G", "job: grade every answers/*.jsonl ($BEZOAR_JUDGE)"},
     {ALL, CTRL('l'), TUI_A_REDRAW, "Ctrl-l", "redraw the screen"},
     {ALL, '?', TUI_A_HELP, "?", "this help"},
     {ALL, 'q', TUI_A_QUIT, "q", "quit (running jobs may keep running)"},

@@ -151,10 +151,14 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
         r->state = cJSON_IsTrue(stopped) ? TUI_RUN_STOPPED : TUI_RUN_DONE;
         snprintf(r->phase, sizeof r->phase, "%s", r->state == TUI_RUN_DONE ? "done" : "stopped");
         const char *a = str(o, "adapter");
-        if (a)
+        if (a) {
             set_str(&r->adapter, a);
-        else
-            r->adapter = bz_path_join(r->dir, "adapter");
+        } else {
+            char *p = bz_path_join(r->dir, "adapter");
+            if (access(p, R_OK) == 0)
+                set_str(&r->adapter, p);
+            free(p);
+        }
     } else if (strcmp(ev, "error") == 0) {
         r->state = TUI_RUN_FAILED;
         snprintf(r->phase, sizeof r->phase, "error");

@@ -59,7 +59,7 @@ int tui_view_compare_load_questions(struct tui_app *app, const char *path, struc
 
 /* The model and adapter to compare: given on the command line, else the newest run
  * that finished with an adapter (its config.json names the model and template). */
-static int pick_model(struct tui_app *app, char **model, char **lora, char **tmpl)
+int tui_view_compare_pick(struct tui_app *app, char **model, char **lora, char **tmpl)
 {
     struct tui_cmp *v = &app->cmp;
     if (v->model) {
@@ -107,7 +107,7 @@ void tui_view_compare_enter(struct tui_app *app)
     if (v->opened == 1)
         return;
     char *model = NULL, *lora = NULL, *tmpl = NULL;
-    if (pick_model(app, &model, &lora, &tmpl) != 0) {
+    if (tui_view_compare_pick(app, &model, &lora, &tmpl) != 0) {
         v->opened = -1;
         snprintf(v->error, sizeof v->error, "nothing to compare yet: finish a training run "
                  "(2, n) or start with 'bezoar compare -m MODEL --lora ADAPTER'");

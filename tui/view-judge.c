@@ -4,18 +4,22 @@
  * category means for the models chosen, a table with the overall score, turn 1 and
  * turn 2, rows, failed parses and the standard error, pairwise win rates, and a
  * drill-down from a category to its rows and from a row to the judge's prompt and
- * text. Leaves out: starting answer or grading jobs from here (use `bezoar judge`).
+ * text. `a` starts jobs answering the shipped questions with the base and the fine-tuned
+ * model, `G` a job grading every answers/NAME.jsonl with the judge; they run as workers
+ * like training (listed in the Train view too) and the view reloads when grading ends.
  */
 #include <curses.h>
 #include <dirent.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "judge/judge.h"
 #include "tui/canvas.h"
 #include "tui/draw.h"
 #include "tui/internal.h"
 #include "tui/radar.h"
+#include "tui/tui.h"
 
 static int cmp_str(const void *a, const void *b)
 {
@@ -97,6 +101,8 @@ static void load(struct tui_app *app)
 }
 
 /* ---------------------------------------------------------------- drawing */
+
+static void jobs_line(struct tui_app *app, char *buf, size_t n);
 
 static const int model_pairs[] = {TUI_C_ASSISTANT, TUI_C_USER, TUI_C_FLAGGED, TUI_C_SYSTEM,
                                   TUI_C_REJECTED, TUI_C_BAD};
@@ -272,6 +278,8 @@ void tui_view_judge_draw(struct tui_app *app)
     struct tui_judge *v = &app->judge;
     int H = app->rows, W = app->cols;
     erase();
+    char jl[300];
+    jobs_line(app, jl, sizeof jl); /* first: a finished grading job reloads the files */
     if (v->loaded == 0)
         load(app);
     char title[300];
@@ -305,13 +313,198 @@ void tui_view_judge_draw(struct tui_app *app)
     if (app->data.msg[0])
         tui_put(H - 2, 1, W - 2, app->data.msg, app->data.msg_error ?
                 tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD : A_NORMAL);
-    tui_put(H - 1, 1, W - 2, "j/k model  space show/hide  h/l category  Enter drill down  "
-            "Backspace back  r reload  ? help  q quit", A_DIM);
+    else if (jl[0])
+        tui_put(H - 2, 1, W - 2, jl, A_BOLD);
+    tui_put(H - 1, 1, W - 2, "j/k model  space show  h/l category  Enter drill down  Backspace "
+            "back  a answer  G grade  r reload  ? help", A_DIM);
+}
+
+/* ---------------------------------------------------------------- jobs */
+
+static int self_path(char *out, size_t n)
+{
+    const char *w = getenv("BEZOAR_WORKER");
+    if (w && *w) {
+        snprintf(out, n, "%s", w);
+        return 0;
+    }
+    ssize_t k = readlink("/proc/self/exe", out, n - 1);
+    if (k <= 0)
+        return BZ_EIO;
+    out[k] = '\0';
+    return 0;
+}
+
+/* The question set jobs use: $BEZOAR_QUESTIONS, else the shipped one. Caller frees. */
+static char *questions_path(void)
+{
+    const char *e = getenv("BEZOAR_QUESTIONS");
+    return e && *e ? bz_strdup(e) : bz_path_join(tui_assets_dir(), "questions.jsonl");
+}
+
+static int is_judge_job(const struct tui_job *j)
+{
+    return strncmp(j->run.name, "answer-", 7) == 0 || strncmp(j->run.name, "grade-", 6) == 0;
+}
+
+static void start_job(struct tui_app *app, char **argv, const char *name)
+{
+    struct bz_err err = {0};
+    char *dir = bz_path_join(app->jobs.runs_dir, name);
+    if (!tui_jobs_start(&app->jobs, argv, dir, &err))
+        tui_data_msg(&app->data, 1, "%s", err.msg);
+    else
+        tui_data_msg(&app->data, 0, "started %s (follow it here or in the Train view)", name);
+    free(dir);
+}
+
+/* Answer the questions with the model under comparison: the base, and the base with
+ * its adapter (the newest finished run), each into answers/NAME.jsonl. */
+static void answer_jobs(struct tui_app *app)
+{
+    char *model = NULL, *lora = NULL, *tmpl = NULL, self[4096];
+    if (tui_view_compare_pick(app, &model, &lora, &tmpl) != 0 || self_path(self, sizeof self)) {
+        tui_data_msg(&app->data, 1, "no model to answer with: finish a training run first "
+                     "(2, n), or use 'bezoar judge answer'");
+        return;
+    }
+    char *q = questions_path();
+    bz_mkdir_p("answers", NULL);
+    for (int tuned = 0; tuned < 2; tuned++) {
+        if (tuned && !lora)
+            break;
+        const char *base = strrchr(model, '/') ? strrchr(model, '/') + 1 : model;
+        char name[200], spec[4200], out[300], job[240];
+        if (tuned) {
+            char *rd = bz_path_dir(lora); /* runs/NAME/adapter -> runs/NAME */
+            const char *rn = strrchr(rd, '/') ? strrchr(rd, '/') + 1 : rd;
+            snprintf(name, sizeof name, "%s", rn);
+            free(rd);
+            snprintf(spec, sizeof spec, "local:%s+%s", model, lora);
+        } else {
+            snprintf(name, sizeof name, "%.*s", (int)strcspn(base, "."), base);
+            snprintf(spec, sizeof spec, "local:%s", model);
+        }
+        snprintf(out, sizeof out, "answers/%s.jsonl", name);
+        snprintf(job, sizeof job, "answer-%s", name);
+        char *argv[16];
+        int k = 0;
+        argv[k++] = self;
+        argv[k++] = "judge";
+        argv[k++] = "answer";
+        argv[k++] = "--json";
+        argv[k++] = "--questions";
+        argv[k++] = q;
+        argv[k++] = "--model";
+        argv[k++] = spec;
+        argv[k++] = "--name";
+        argv[k++] = name;
+        argv[k++] = "-o";
+        argv[k++] = out;
+        if (tmpl) {
+            argv[k++] = "--template";
+            argv[k++] = tmpl;
+        }
+        argv[k] = NULL;
+        start_job(app, argv, job);
+    }
+    free(q);
+    free(model);
+    free(lora);
+    free(tmpl);
+}
+
+/* Grade every answers/NAME.jsonl with the judge ($BEZOAR_JUDGE or bezoar compare's
+ * --judge) into judgments/grades.jsonl (resumable: graded rows are kept). */
+static void grade_job(struct tui_app *app)
+{
+    const char *spec = app->cmp.judge ? app->cmp.judge : getenv("BEZOAR_JUDGE");
+    char self[4096];
+    if (!spec || !*spec) {
+        tui_data_msg(&app->data, 1, "no judge: set BEZOAR_JUDGE (openai:URL#MODEL or "
+                     "local:MODEL) and press G again");
+        return;
+    }
+    if (self_path(self, sizeof self))
+        return;
+    char *argv[64];
+    int k = 0;
+    char *q = questions_path();
+    argv[k++] = self;
+    argv[k++] = "judge";
+    argv[k++] = "grade";
+    argv[k++] = "--json";
+    argv[k++] = "--questions";
+    argv[k++] = q;
+    argv[k++] = "--judge";
+    argv[k++] = (char *)spec;
+    argv[k++] = "--mode";
+    argv[k++] = "single";
+    argv[k++] = "-o";
+    argv[k++] = "judgments/grades.jsonl";
+    argv[k++] = "--answers";
+    int first = k;
+    DIR *d = opendir("answers");
+    struct dirent *e;
+    while (d && (e = readdir(d)) && k < 60) {
+        size_t n = strlen(e->d_name);
+        if (n > 6 && strcmp(e->d_name + n - 6, ".jsonl") == 0)
+            argv[k++] = bz_path_join("answers", e->d_name);
+    }
+    if (d)
+        closedir(d);
+    argv[k] = NULL;
+    if (k == first) {
+        tui_data_msg(&app->data, 1, "nothing to grade in answers/: press a first");
+    } else {
+        bz_mkdir_p("judgments", NULL);
+        char job[64];
+        snprintf(job, sizeof job, "grade-%ld", (long)bz_wall());
+        start_job(app, argv, job);
+    }
+    for (int i = first; i < k; i++)
+        free(argv[i]);
+    free(q);
+}
+
+/* The judge jobs' state for the status line; reloads when a grading job finished. */
+static void jobs_line(struct tui_app *app, char *buf, size_t n)
+{
+    struct tui_judge *v = &app->judge;
+    size_t grades_done = 0, len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < app->jobs.n; i++) {
+        const struct tui_job *j = app->jobs.v[i];
+        if (!is_judge_job(j))
+            continue;
+        if (strncmp(j->run.name, "grade-", 6) == 0 && j->run.state == TUI_RUN_DONE)
+            grades_done++;
+        if (j->run.state != TUI_RUN_RUNNING && j->run.state != TUI_RUN_FAILED)
+            continue;
+        int w = snprintf(buf + len, n - len, "%s%s %s %ld/%ld", len ? " · " : "", j->run.name,
+                         j->run.state == TUI_RUN_FAILED ? "failed" : j->run.phase,
+                         j->run.phase_done, j->run.phase_total);
+        if (w < 0 || (size_t)w >= n - len)
+            break;
+        len += (size_t)w;
+    }
+    if (grades_done > v->grades_seen) {
+        v->grades_seen = grades_done;
+        unload(v); /* reloaded by the next draw */
+    }
 }
 
 void tui_view_judge_key(struct tui_app *app, int action)
 {
     struct tui_judge *v = &app->judge;
+    if (action == TUI_A_JUDGE_ANSWER) {
+        answer_jobs(app);
+        return;
+    }
+    if (action == TUI_A_JUDGE_GRADE) {
+        grade_job(app);
+        return;
+    }
     if (action == TUI_A_JUDGE_RELOAD) {
         unload(v);
         load(app);
