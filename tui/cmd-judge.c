@@ -263,36 +263,36 @@ static int cmd_answer(int argc, char **argv)
     report_bad(&done.bad, out);
 
     size_t nq = limit >= 0 && (size_t)limit < qs.n ? (size_t)limit : qs.n;
-    size_t *todo = bz_calloc(nq + 1, sizeof *todo);
-    size_t ntodo = 0;
+    size_t *pending = bz_calloc(nq + 1, sizeof *pending);
+    size_t npending = 0;
     for (size_t i = 0; i < nq; i++) {
         const struct judge_answer *a = judge_answers_find(&done, name, qs.q[i].id);
         if (!a || a->n_turns < qs.q[i].n_turns)
-            todo[ntodo++] = i;
+            pending[npending++] = i;
     }
-    struct progress pr = {json, isatty(2), quiet, "answer", (int)ntodo, 0, 0, bz_now()};
+    struct progress pr = {json, isatty(2), quiet, "answer", (int)npending, 0, 0, bz_now()};
     if (json && !quiet)
         printf("{\"event\":\"start\",\"verb\":\"judge answer\",\"model\":\"%s\",\"questions\":%zu,"
-               "\"todo\":%zu}\n",
-               spec, nq, ntodo);
-    if (ntodo == 0)
+               "\"pending\":%zu}\n",
+               spec, nq, npending);
+    if (npending == 0)
         goto done_ok;
     rc = open_backend(&be, spec, parallel, tmpl, &err);
     if (!rc)
         rc = fd = append_open(out, &err);
     if (rc < 0) {
-        free(todo);
+        free(pending);
         goto fail;
     }
     rc = 0;
 
     /* a batch of questions at a time; within it turn k runs for all before turn k+1 */
     size_t batch = parallel > 0 ? (size_t)parallel : 4;
-    for (size_t b0 = 0; b0 < ntodo && !rc; b0 += batch) {
-        size_t nb = BZ_MIN(batch, ntodo - b0);
+    for (size_t b0 = 0; b0 < npending && !rc; b0 += batch) {
+        size_t nb = BZ_MIN(batch, npending - b0);
         int max_turns = 0;
         for (size_t k = 0; k < nb; k++)
-            max_turns = BZ_MAX(max_turns, qs.q[todo[b0 + k]].n_turns);
+            max_turns = BZ_MAX(max_turns, qs.q[pending[b0 + k]].n_turns);
         char ***ans = bz_calloc(nb, sizeof *ans);
         int *ok = bz_calloc(nb, sizeof *ok);
         for (size_t k = 0; k < nb; k++) {
@@ -305,7 +305,7 @@ static int cmd_answer(int argc, char **argv)
             struct judge_result *res = bz_calloc(nb, sizeof *res);
             size_t *map = bz_calloc(nb, sizeof *map), nr = 0;
             for (size_t k = 0; k < nb; k++) {
-                const struct judge_question *q = &qs.q[todo[b0 + k]];
+                const struct judge_question *q = &qs.q[pending[b0 + k]];
                 if (!ok[k] || t >= q->n_turns)
                     continue;
                 struct judge_msg *m = bz_calloc((size_t)(2 * t + 1), sizeof *m);
@@ -336,7 +336,7 @@ static int cmd_answer(int argc, char **argv)
                 } else if (!rc) {
                     ok[k] = 0;
                     fprintf(stderr, "bezoar: question %d turn %d: %s\n",
-                            qs.q[todo[b0 + k]].id, t + 1,
+                            qs.q[pending[b0 + k]].id, t + 1,
                             res[r].error[0] ? res[r].error : bz_strerror(res[r].rc));
                 }
                 judge_result_cleanup(&res[r]);
@@ -350,7 +350,7 @@ static int cmd_answer(int argc, char **argv)
                 break;
         }
         for (size_t k = 0; k < nb && !rc; k++) {
-            const struct judge_question *q = &qs.q[todo[b0 + k]];
+            const struct judge_question *q = &qs.q[pending[b0 + k]];
             if (!ok[k]) {
                 pr.failed++;
                 continue;
@@ -385,7 +385,7 @@ static int cmd_answer(int argc, char **argv)
         free(ok);
         progress_show(&pr);
     }
-    free(todo);
+    free(pending);
     if (rc)
         goto fail;
     if (pr.failed) {
@@ -399,7 +399,7 @@ done_ok:
                pr.failed, out);
     else if (!quiet)
         fprintf(stderr, "bezoar: %s: %d answered, %d already there, %d failed\n", out, pr.done,
-                (int)(nq - ntodo), pr.failed);
+                (int)(nq - npending), pr.failed);
     goto cleanup;
 fail:
     code = tui_cmd_fail_err(&err, rc);
@@ -916,7 +916,7 @@ static int cmd_grade(int argc, char **argv)
                           0, bz_now()};
     if (json && !quiet)
         printf("{\"event\":\"start\",\"verb\":\"judge grade\",\"mode\":\"%s\",\"judge\":\"%s\","
-               "\"todo\":%zu}\n",
+               "\"pending\":%zu}\n",
                pairwise ? "pairwise" : "single", g.judge_name, total);
     if (!regrade && total) {
         rc = g.fd = append_open(out, &err);

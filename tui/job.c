@@ -329,3 +329,17 @@ double tui_job_elapsed(const struct tui_job *j)
         return j->run.elapsed_s;
     return j->pid && j->started > 0 ? bz_wall() - j->started : 0;
 }
+
+int tui_job_worker_path(char *out, size_t n)
+{
+    const char *w = getenv("BEZOAR_WORKER");
+    if (w && *w) {
+        snprintf(out, n, "%s", w);
+        return 0;
+    }
+    ssize_t k = readlink("/proc/self/exe", out, n - 1);
+    if (k <= 0)
+        return BZ_EIO;
+    out[k] = '\0';
+    return 0;
+}

@@ -49,6 +49,9 @@ int tui_jobs_poll(struct tui_jobs *js);
 int tui_job_stop(struct tui_job *j, struct bz_err *err);
 int tui_job_save_now(struct tui_job *j, struct bz_err *err);
 size_t tui_jobs_running(const struct tui_jobs *js);
+/* The program jobs run: $BEZOAR_WORKER (a wrapper, or the tests' scripted worker), else
+ * this very binary. Returns 0, or BZ_EIO when neither can be found. */
+int tui_job_worker_path(char *out, size_t n);
 /* Seconds since the job started (or its last step's elapsed time). */
 double tui_job_elapsed(const struct tui_job *j);
 

@@ -321,20 +321,6 @@ void tui_view_judge_draw(struct tui_app *app)
 
 /* ---------------------------------------------------------------- jobs */
 
-static int self_path(char *out, size_t n)
-{
-    const char *w = getenv("BEZOAR_WORKER");
-    if (w && *w) {
-        snprintf(out, n, "%s", w);
-        return 0;
-    }
-    ssize_t k = readlink("/proc/self/exe", out, n - 1);
-    if (k <= 0)
-        return BZ_EIO;
-    out[k] = '\0';
-    return 0;
-}
-
 /* The question set jobs use: $BEZOAR_QUESTIONS, else the shipped one. Caller frees. */
 static char *questions_path(void)
 {
@@ -363,7 +349,8 @@ static void start_job(struct tui_app *app, char **argv, const char *name)
 static void answer_jobs(struct tui_app *app)
 {
     char *model = NULL, *lora = NULL, *tmpl = NULL, self[4096];
-    if (tui_view_compare_pick(app, &model, &lora, &tmpl) != 0 || self_path(self, sizeof self)) {
+    if (tui_view_compare_pick(app, &model, &lora, &tmpl) != 0 ||
+        tui_job_worker_path(self, sizeof self)) {
         tui_data_msg(&app->data, 1, "no model to answer with: finish a training run first "
                      "(2, n), or use 'bezoar judge answer'");
         return;
@@ -425,7 +412,7 @@ static void grade_job(struct tui_app *app)
                      "local:MODEL) and press G again");
         return;
     }
-    if (self_path(self, sizeof self))
+    if (tui_job_worker_path(self, sizeof self))
         return;
     char *argv[64];
     int k = 0;

@@ -463,22 +463,6 @@ void tui_view_train_form_draw(struct tui_app *app)
     tui_put(iy, x + 2, 12, "[ Start ]", t->form_field == TUI_FF__COUNT ? A_REVERSE | A_BOLD : A_BOLD);
 }
 
-/* The program jobs run: this binary, or $BEZOAR_WORKER (a wrapper, or a scripted
- * worker in the tests). */
-static int worker_path(char *out, size_t n)
-{
-    const char *w = getenv("BEZOAR_WORKER");
-    if (w && *w) {
-        snprintf(out, n, "%s", w);
-        return 0;
-    }
-    ssize_t k = readlink("/proc/self/exe", out, n - 1);
-    if (k <= 0)
-        return BZ_EIO;
-    out[k] = '\0';
-    return 0;
-}
-
 static int start_run(struct tui_app *app)
 {
     struct tui_train *t = &app->train;
@@ -507,7 +491,7 @@ static int start_run(struct tui_app *app)
     }
     char *dir = bz_path_join(app->jobs.runs_dir, t->form[TUI_FF_NAME]);
     char self[4096];
-    if (worker_path(self, sizeof self) != 0) {
+    if (tui_job_worker_path(self, sizeof self) != 0) {
         free(dir);
         return tui_data_msg(d, 1, "cannot find the bezoar binary"), BZ_EIO;
     }
@@ -601,7 +585,7 @@ static void resume(struct tui_app *app, struct tui_job *j)
 {
     struct bz_err err = {0};
     char self[4096];
-    if (worker_path(self, sizeof self) != 0)
+    if (tui_job_worker_path(self, sizeof self) != 0)
         return;
     char *dir = bz_strdup(j->run.dir);
     char *argv[] = {self, "train", "--json", "--resume", dir, NULL};
