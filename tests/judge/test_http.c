@@ -519,6 +519,7 @@ TEST(http_huge_body_refused)
     bad_stop(&b);
     ASSERT_EQ_INT(r.res[0].rc, BZ_EPROTO);
     ASSERT(strstr(r.res[0].error, "over 65536 bytes"));
+    /* the error quotes the first bytes of the oversized body, which is {"choices":"xxx... */
     ASSERT(strstr(r.res[0].error, "{\"choices\":\"xxx"));
     ASSERT_EQ_INT(r.res[0].attempts, 1);
     ASSERT(r.secs < 5);
