@@ -65,7 +65,17 @@ enum ds_flag {
     DS_F_LONG = 1 << 5,       /* response longer than the long limit */
     DS_F_EDITED = 1 << 6,     /* an edit from the journal applies */
     DS_F_PREF = 1 << 7,       /* a preference pair (chosen/rejected) */
+    DS_F_SHORT = 1 << 8,      /* response shorter than the short limit */
+    DS_F_ECHO = 1 << 9,       /* the response repeats the instruction */
+    DS_F_LANG = 1 << 10,      /* response language differs from the instruction's */
+    DS_F_CTRL = 1 << 11,      /* invalid UTF-8 or control characters */
+    DS_F_NEARDUP = 1 << 12,   /* near duplicate of another record (set by the filter pass) */
 };
+#define DS_F_NBITS 13
+/* The one-word name of flag bit f ("empty", "refusal", ...) and its one-line
+ * explanation; NULL for a bit that is not a flag. */
+const char *ds_flag_name(unsigned f);
+const char *ds_flag_explain(unsigned f);
 
 /* One record, fully parsed. Caller storage, ds_record_cleanup frees its fields. */
 struct ds_record {
@@ -196,6 +206,39 @@ size_t ds_redo_depth(struct ds_dataset *ds);
 int ds_status(struct ds_dataset *ds, const char *id);
 /* Lines skipped while replaying the journal (torn tail), for a warning. */
 size_t ds_journal_torn(struct ds_dataset *ds);
+
+/* Index the records appended to the source file since it was opened or last
+ * refreshed (a generator appends while the Data view shows the file). Only whole
+ * lines are taken; a torn last line waits for the next call. A file that shrank or
+ * whose indexed bytes changed is refused (BZ_ECORRUPT, the message naming the file);
+ * a .gz source is BZ_EUNSUPPORTED. Returns the number of new records (>= 0) or a
+ * negative code. Owner thread; call after ds_wait or when ds_progress says finished. */
+int ds_refresh(struct ds_dataset *ds, struct bz_err *err);
+
+/* ---------------------------------------------------------------- suggestions
+ * What the automatic filters propose, never a decision: journal lines
+ *   {"t":..,"g":..,"n":..,"id":"abc","op":"suggest","suggest":"reject","why":"refusal"}
+ * replayed on open. A suggestion stays until replaced or cleared (op DS_OP_RESET);
+ * it does not change the status. The person confirms suggestions with ds_decide. */
+int ds_suggest(struct ds_dataset *ds, const char *const *ids, size_t n, int op,
+               const char *why, struct bz_err *err);
+/* 1 with the suggested op (DS_OP_REJECT, DS_OP_FLAG, DS_OP_ACCEPT) and its reason
+ * (borrowed until the next journal write or ds_close) when id has one, else 0. */
+int ds_suggestion(struct ds_dataset *ds, const char *id, int *op, const char **why);
+size_t ds_suggestion_count(struct ds_dataset *ds);
+
+/* ---------------------------------------------------------------- scores
+ * Judge-as-proxy ratings in DATASET.bezoar/scores.jsonl, one JSON line each
+ *   {"t":..,"id":"abc","judge":"openai:...#m","score":7,"rationale":"..."}
+ * appended and fsync'd; replayed on open, the last line of an id wins, a torn or bad
+ * line is skipped and counted. */
+int ds_score_set(struct ds_dataset *ds, const char *id, const char *judge, double score,
+                 const char *rationale, struct bz_err *err);
+/* 1 with the latest score of id (judge and rationale borrowed until the next
+ * ds_score_set or ds_close; either pointer may be NULL), 0 when id has none. */
+int ds_score_get(struct ds_dataset *ds, const char *id, double *score, const char **judge,
+                 const char **rationale);
+size_t ds_score_count(struct ds_dataset *ds);
 
 /* ---------------------------------------------------------------- export, stats */
 

@@ -723,6 +723,9 @@ static int export_full(struct run *r, char **where, struct bz_err *err)
 
 int tui_cmd_train(int argc, char **argv)
 {
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--recipe") == 0)
+            return tui_recipe_run(argc, argv);
     struct run r;
     memset(&r, 0, sizeof r);
     int *plan = NULL;

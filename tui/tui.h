@@ -33,6 +33,10 @@ int tui_cmd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2
 /* Print the bz_err (or the code's text) as "bezoar: <msg>"; return TUI_EXIT_ERROR. */
 int tui_cmd_fail_err(const struct bz_err *err, int rc);
 
+/* `bezoar train --recipe FILE --out runs/NAME`: the stages of a recipe in order
+ * (tui/recipe.c). argv as given to `bezoar train`. Returns the exit code. */
+int tui_recipe_run(int argc, char **argv);
+
 /* The TUI on a dataset path (NULL: the shipped demo). Returns the exit code. */
 int tui_app_main(const char *dataset);
 
