@@ -31,7 +31,8 @@ static const char usage[] =
     "  --template NAME      chatml, llama2, llama3, zephyr, phi3, alpaca (default: the model's)\n"
     "  -n N                 at most N tokens per reply (default 512)\n"
     "  --temp T             temperature (default 0.7; 0: greedy)\n"
-    "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, --seed S   as in complete\n"
+    "  --top-k K, --top-p P, --min-p P, --repeat-penalty R, --freq-penalty F, --seed S\n"
+    "                       as in complete\n"
     "  --ctx N              KV cache positions (default: the model's, at most 4096)\n"
     "  --threads N          threads (default: every CPU)\n";
 
@@ -74,16 +75,6 @@ static void msgs_truncate(struct chat_msgs *c, size_t n)
 {
     while (c->n > n)
         free(c->own[--c->n]);
-}
-
-static int num_arg(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* One turn: render, evaluate what the cache lacks, generate. cache holds the ids in
@@ -167,24 +158,14 @@ int tui_cmd_chat(int argc, char **argv)
             system = val;
         else if (!strcmp(a, "--template"))
             tname = val;
+        else if (tui_arg_sample(a, val, &o.sample, &bad))
+            ;
         else if (!strcmp(a, "-n"))
-            bad = num_arg(val, 1, 1e9, &v), o.max_tokens = (int)v;
-        else if (!strcmp(a, "--temp"))
-            bad = num_arg(val, 0, 100, &v), o.sample.temp = (float)v;
-        else if (!strcmp(a, "--top-k"))
-            bad = num_arg(val, 0, 1e9, &v), o.sample.top_k = (int)v;
-        else if (!strcmp(a, "--top-p"))
-            bad = num_arg(val, 1e-9, 1, &v), o.sample.top_p = (float)v;
-        else if (!strcmp(a, "--min-p"))
-            bad = num_arg(val, 0, 1, &v), o.sample.min_p = (float)v;
-        else if (!strcmp(a, "--repeat-penalty"))
-            bad = num_arg(val, 1e-3, 100, &v), o.sample.repeat_penalty = (float)v;
-        else if (!strcmp(a, "--seed"))
-            bad = num_arg(val, 0, 1.8e19, &v), o.sample.seed = (uint64_t)v;
+            bad = tui_arg_num(val, 1, 1e9, &v), o.max_tokens = (int)v;
         else if (!strcmp(a, "--ctx"))
-            bad = num_arg(val, 16, 1 << 20, &v), n_ctx = (int)v;
+            bad = tui_arg_num(val, 16, 1 << 20, &v), n_ctx = (int)v;
         else if (!strcmp(a, "--threads"))
-            bad = num_arg(val, 1, 256, &v), threads = (int)v;
+            bad = tui_arg_num(val, 1, 256, &v), threads = (int)v;
         else
             return tui_cmd_fail(TUI_EXIT_USAGE, "chat: unknown flag '%s' (see -h)", a);
         if (bad)

@@ -63,17 +63,6 @@ static int complete_token(void *ctx, int32_t id, const char *text, size_t n)
     return 0;
 }
 
-/* Parse a number flag value; 0 ok, -1 bad. */
-static int num_arg(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 int tui_cmd_complete(int argc, char **argv)
 {
     const char *model = NULL, *prompt = NULL, *lora_path = NULL;
@@ -118,26 +107,14 @@ int tui_cmd_complete(int argc, char **argv)
             prompt = val;
         else if (!strcmp(a, "--lora"))
             lora_path = val;
+        else if (tui_arg_sample(a, val, &o.sample, &bad))
+            ;
         else if (!strcmp(a, "-n"))
-            bad = num_arg(val, 0, 1e9, &v), o.max_tokens = (int)v;
-        else if (!strcmp(a, "--temp"))
-            bad = num_arg(val, 0, 100, &v), o.sample.temp = (float)v;
-        else if (!strcmp(a, "--top-k"))
-            bad = num_arg(val, 0, 1e9, &v), o.sample.top_k = (int)v;
-        else if (!strcmp(a, "--top-p"))
-            bad = num_arg(val, 1e-9, 1, &v), o.sample.top_p = (float)v;
-        else if (!strcmp(a, "--min-p"))
-            bad = num_arg(val, 0, 1, &v), o.sample.min_p = (float)v;
-        else if (!strcmp(a, "--repeat-penalty"))
-            bad = num_arg(val, 1e-3, 100, &v), o.sample.repeat_penalty = (float)v;
-        else if (!strcmp(a, "--freq-penalty"))
-            bad = num_arg(val, -100, 100, &v), o.sample.freq_penalty = (float)v;
-        else if (!strcmp(a, "--seed"))
-            bad = num_arg(val, 0, 1.8e19, &v), o.sample.seed = (uint64_t)v;
+            bad = tui_arg_num(val, 0, 1e9, &v), o.max_tokens = (int)v;
         else if (!strcmp(a, "--ctx"))
-            bad = num_arg(val, 1, 1 << 20, &v), n_ctx = (int)v;
+            bad = tui_arg_num(val, 1, 1 << 20, &v), n_ctx = (int)v;
         else if (!strcmp(a, "--threads"))
-            bad = num_arg(val, 1, 256, &v), threads = (int)v;
+            bad = tui_arg_num(val, 1, 256, &v), threads = (int)v;
         else if (!strcmp(a, "--stop"))
             stops[o.n_stop++] = val, bad = !val[0];
         else {

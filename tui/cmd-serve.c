@@ -59,16 +59,6 @@ static void serve_signal(uv_signal_t *h, int sig)
     tui_serve_stop(m->srv, m->signals > 1, serve_stopped, m);
 }
 
-static int num(const char *s, double lo, double hi, double *out)
-{
-    char *end;
-    double v = strtod(s, &end);
-    if (end == s || *end || !(v >= lo && v <= hi))
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* tui_cmd_serve: the serve verb (usage above); returns the exit code. Blocks until stopped. */
 int tui_cmd_serve(int argc, char **argv)
 {
@@ -100,19 +90,19 @@ int tui_cmd_serve(int argc, char **argv)
         else if (!strcmp(a, "--host"))
             cfg.host = val;
         else if (!strcmp(a, "--port"))
-            bad = num(val, 0, 65535, &v), cfg.port = (int)v;
+            bad = tui_arg_num(val, 0, 65535, &v), cfg.port = (int)v;
         else if (!strcmp(a, "--parallel"))
-            bad = num(val, 1, 256, &v), cfg.parallel = (int)v;
+            bad = tui_arg_num(val, 1, 256, &v), cfg.parallel = (int)v;
         else if (!strcmp(a, "--threads"))
-            bad = num(val, 1, 1024, &v), cfg.threads = (int)v;
+            bad = tui_arg_num(val, 1, 1024, &v), cfg.threads = (int)v;
         else if (!strcmp(a, "--ctx"))
-            bad = num(val, 16, 1 << 20, &v), cfg.n_ctx = (int)v;
+            bad = tui_arg_num(val, 16, 1 << 20, &v), cfg.n_ctx = (int)v;
         else if (!strcmp(a, "--max-body"))
-            bad = num(val, 64, 1 << 30, &v), cfg.max_body = (size_t)v;
+            bad = tui_arg_num(val, 64, 1 << 30, &v), cfg.max_body = (size_t)v;
         else if (!strcmp(a, "--max-tokens"))
-            bad = num(val, 1, 1 << 20, &v), cfg.max_tokens = (int)v;
+            bad = tui_arg_num(val, 1, 1 << 20, &v), cfg.max_tokens = (int)v;
         else if (!strcmp(a, "--timeout"))
-            bad = num(val, 0.01, 86400, &v), cfg.idle_timeout_s = v;
+            bad = tui_arg_num(val, 0.01, 86400, &v), cfg.idle_timeout_s = v;
         else {
             free(loras);
             return tui_cmd_fail(TUI_EXIT_USAGE, "serve: unknown flag '%s' (see -h)", a);

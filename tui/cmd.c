@@ -1,13 +1,16 @@
 /*
- * cmd.c: the verb table and dispatch. The table is generated from the BZ_CMD
+ * cmd.c: the verb table and dispatch, and the flag parsers verbs share. The table is generated from the BZ_CMD
  * lines in tui/cmd-*.c (build/gen/cmds.h), so verbs live in their own files.
  */
 #include "tui/tui.h"
 
 #include <limits.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/sample.h"
 
 #undef BZ_CMD
 #define BZ_CMD(verb, fn, summary) int fn(int argc, char **argv);
@@ -87,4 +90,36 @@ const char *tui_assets_dir(void)
     }
     snprintf(dir, sizeof dir, "assets");
     return dir;
+}
+
+int tui_arg_num(const char *s, double lo, double hi, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v >= lo && v <= hi))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int tui_arg_sample(const char *flag, const char *val, struct core_sample_params *p, int *bad)
+{
+    double v = 0;
+    if (!strcmp(flag, "--temp"))
+        *bad = tui_arg_num(val, 0, 100, &v), p->temp = (float)v;
+    else if (!strcmp(flag, "--top-k"))
+        *bad = tui_arg_num(val, 0, 1e9, &v), p->top_k = (int)v;
+    else if (!strcmp(flag, "--top-p"))
+        *bad = tui_arg_num(val, 1e-9, 1, &v), p->top_p = (float)v;
+    else if (!strcmp(flag, "--min-p"))
+        *bad = tui_arg_num(val, 0, 1, &v), p->min_p = (float)v;
+    else if (!strcmp(flag, "--repeat-penalty"))
+        *bad = tui_arg_num(val, 1e-3, 100, &v), p->repeat_penalty = (float)v;
+    else if (!strcmp(flag, "--freq-penalty"))
+        *bad = tui_arg_num(val, -100, 100, &v), p->freq_penalty = (float)v;
+    else if (!strcmp(flag, "--seed"))
+        *bad = tui_arg_num(val, 0, 1.8e19, &v), p->seed = (uint64_t)v;
+    else
+        return 0;
+    return 1;
 }

@@ -33,6 +33,14 @@ int tui_cmd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2
 /* Print the bz_err (or the code's text) as "bezoar: <msg>"; return TUI_EXIT_ERROR. */
 int tui_cmd_fail_err(const struct bz_err *err, int rc);
 
+/* A flag's number value in [lo, hi]: 0 and *out set, or -1 when s is not one. */
+int tui_arg_num(const char *s, double lo, double hi, double *out);
+/* The sampling flags the inference verbs share: --temp, --top-k, --top-p, --min-p,
+ * --repeat-penalty, --freq-penalty, --seed. Returns 1 when flag is one of them (val
+ * applied to p; *bad set when out of range), 0 when it is not. */
+struct core_sample_params;
+int tui_arg_sample(const char *flag, const char *val, struct core_sample_params *p, int *bad);
+
 /* `bezoar train --recipe FILE --out runs/NAME`: the stages of a recipe in order
  * (tui/recipe.c). argv as given to `bezoar train`. Returns the exit code. */
 int tui_recipe_run(int argc, char **argv);
