@@ -325,6 +325,7 @@ void ds_close(struct ds_dataset *ds)
     }
     if (ds->map)
         munmap((void *)ds->map, ds->size);
+    ds__refresh_cleanup(ds);
     if (ds->fd >= 0)
         close(ds->fd);
     for (size_t c = 0; ds->ent && c < DS__MAX_CHUNKS && ds->ent[c]; c++)

@@ -10,13 +10,23 @@
  * then parses each record once (cJSON, without meta), keeps a 24-byte summary and
  * commits counts under the mutex in batches.
  *
- * Left out: re-indexing a file that changes while open (the map is a snapshot of
- * what was there; appended records are not seen until the next open).
+ * ds_refresh (at the end) takes the whole lines appended to a JSON-lines file since
+ * it was indexed: the map grows (in place when it can; else a new mapping, the old
+ * one kept until close because other threads may still read through it), new
+ * entries and summaries are appended, and the exact-duplicate set and id table kept
+ * from the analysis pass go on growing, so counts and DUP flags stay what a fresh
+ * open would give.
+ *
+ * Left out: refreshing a JSON array or a stream of pretty-printed objects (appending
+ * to them does not add records), and a full check of the indexed bytes (a sample of
+ * them is hashed: the head, the tail and 16 blocks between).
  */
 #include "dataset/internal.h"
 
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ---------------------------------------------------------------- scanning */
@@ -237,11 +247,19 @@ static int index_jsonl(struct ds_dataset *ds)
         if (atomic_load_explicit(&ds->stop, memory_order_relaxed))
             rc = BZ_ECANCELED;
     }
+    /* where ds_refresh goes on: after the last newline, or after a last line without
+     * one, taken as a record (it must then be followed by a newline) */
+    ds->ref_off = line_start;
+    ds->ref_line = line;
+    ds->ref_open_tail = 0;
     if (rc == 0 && line_start < ds->size && nonblank) {
         size_t len = ds->size - line_start;
         if (ds->map[ds->size - 1] == '\r')
             len--;
         rc = push_record(ds, ds->map + line_start, len, line);
+        ds->ref_off = ds->size;
+        ds->ref_line = line + 1;
+        ds->ref_open_tail = 1;
     }
     free(buf);
     return rc;
@@ -478,7 +496,7 @@ uint32_t ds__idt_mult(struct ds_dataset *ds, uint64_t h)
 /* Exact-duplicate set: open addressing on the normalized content hash. */
 struct dupset {
     uint64_t *k;
-    size_t cap;
+    size_t cap, n;
 };
 
 static int dupset_seen(struct dupset *d, uint64_t h)
@@ -492,6 +510,7 @@ static int dupset_seen(struct dupset *d, uint64_t h)
         j = (j + 1) & mask;
     }
     d->k[j] = h;
+    d->n++;
     return 0;
 }
 
@@ -520,6 +539,34 @@ struct par {
     struct slot *slots;      /* RING of them */
 };
 
+/* The summary of record i (all but DUP) and its normalized content hash (0 for a bad
+ * record, whose message goes to bad). Returns 1 when the record is bad. */
+static int summarise(struct ds_dataset *ds, size_t i, uint64_t *dup, char bad[256])
+{
+    struct ds_record r;
+    struct bz_err e = {0};
+    struct ds__sum *s = ds__sum_at(ds, i);
+    int is_bad = 0;
+    memset(s, 0, sizeof *s);
+    *dup = 0;
+    if (ds__parse_ent(ds, i, 0, &r, &e) < 0) {
+        s->flags = DS_F_BAD;
+        memcpy(bad, e.msg, 256);
+        is_bad = 1;
+    } else {
+        s->id_hash = bz_hash64(r.id, strlen(r.id));
+        s->prompt_chars =
+            (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_prompt(&r)), (size_t)UINT32_MAX);
+        s->response_chars =
+            (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_response(&r)), (size_t)UINT32_MAX);
+        s->flags = (uint16_t)ds__rules_flags(&r);
+        s->format = (uint8_t)r.format;
+        *dup = ds__rules_dup_hash(&r);
+    }
+    ds_record_cleanup(&r);
+    return is_bad;
+}
+
 /* Parse batch b into its summaries (all but DUP) and its slot. */
 static void analyse_batch(struct par *pa, size_t b)
 {
@@ -527,27 +574,8 @@ static void analyse_batch(struct par *pa, size_t b)
     struct slot *sl = &pa->slots[b % RING];
     size_t b0 = b * BATCH, b1 = BZ_MIN(pa->n, b0 + BATCH);
     sl->nbad = 0;
-    for (size_t i = b0; i < b1; i++) {
-        struct ds_record r;
-        struct bz_err e = {0};
-        struct ds__sum *s = ds__sum_at(ds, i);
-        memset(s, 0, sizeof *s);
-        sl->dup[i - b0] = 0;
-        if (ds__parse_ent(ds, i, 0, &r, &e) < 0) {
-            s->flags = DS_F_BAD;
-            memcpy(sl->bad[sl->nbad++], e.msg, sizeof e.msg);
-        } else {
-            s->id_hash = bz_hash64(r.id, strlen(r.id));
-            s->prompt_chars =
-                (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_prompt(&r)), (size_t)UINT32_MAX);
-            s->response_chars =
-                (uint32_t)BZ_MIN(ds__utf8_chars(ds_record_response(&r)), (size_t)UINT32_MAX);
-            s->flags = (uint16_t)ds__rules_flags(&r);
-            s->format = (uint8_t)r.format;
-            sl->dup[i - b0] = ds__rules_dup_hash(&r);
-        }
-        ds_record_cleanup(&r);
-    }
+    for (size_t i = b0; i < b1; i++)
+        sl->nbad += (size_t)summarise(ds, i, &sl->dup[i - b0], sl->bad[sl->nbad]);
 }
 
 /* Claim the next batch that fits in the ring; -1 when there is none left. */
@@ -619,7 +647,7 @@ static int analyse(struct ds_dataset *ds)
     size_t cap = pow2_at_least(n + n / 2 + 1);
     uint64_t *keys = calloc(cap, sizeof *keys);
     uint32_t *mult = calloc(cap, sizeof *mult);
-    struct dupset dups = {calloc(cap, sizeof(uint64_t)), cap};
+    struct dupset dups = {calloc(cap, sizeof(uint64_t)), cap, 0};
     struct par pa = {.ds = ds, .n = n, .nb = (n + BATCH - 1) / BATCH};
     pa.slots = calloc(RING, sizeof *pa.slots);
     int rc = 0;
@@ -685,12 +713,17 @@ static int analyse(struct ds_dataset *ds)
     pthread_cond_destroy(&pa.cv);
     pthread_mutex_destroy(&pa.m);
     free(pa.slots);
-    free(dups.k);
+    /* kept for ds_refresh: the records it appends are checked against these */
+    ds->dup_k = dups.k;
+    ds->dup_cap = dups.cap;
+    ds->dup_n = dups.n;
     ds__release(ds, &released, ds->size, 1);
     return rc;
 }
 
 /* ---------------------------------------------------------------- driver */
+
+static int index_fingerprint(struct ds_dataset *ds);
 
 int ds__index_run(struct ds_dataset *ds)
 {
@@ -699,6 +732,8 @@ int ds__index_run(struct ds_dataset *ds)
     atomic_store_explicit(&ds->indexed, 1, memory_order_release);
     if (rc == 0)
         rc = analyse(ds);
+    if (rc == 0 && index_fingerprint(ds) < 0)
+        rc = bz_errf(&ds->index_err, BZ_EIO, "%s: cannot read back what was indexed", ds->path);
     ds->index_rc = rc;
     atomic_store_explicit(&ds->finished, 1, memory_order_release);
     return rc;
@@ -708,4 +743,288 @@ void *ds__index_thread(void *arg)
 {
     ds__index_run(arg);
     return NULL;
+}
+
+/* ---------------------------------------------------------------- refresh */
+
+#define FP_BLOCK 512
+#define FP_BLOCKS 16
+
+/* pread exactly n bytes at off into buf; 0 or a negative code. */
+static int read_at(int fd, char *buf, size_t n, size_t off)
+{
+    while (n > 0) {
+        ssize_t r = pread(fd, buf, n, (off_t)off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return r < 0 ? -errno : BZ_ECORRUPT;
+        buf += r;
+        n -= (size_t)r;
+        off += (size_t)r;
+    }
+    return 0;
+}
+
+/* A hash of a sample of the file's bytes below upto, read from the file itself: the
+ * first and last 4 KiB and FP_BLOCKS blocks between. */
+static int fingerprint(struct ds_dataset *ds, size_t upto, uint64_t *out)
+{
+    char *buf = bz_malloc(2 * 4096 + FP_BLOCKS * FP_BLOCK);
+    size_t n = 0, lo = ds->start;
+    int rc = 0;
+    if (upto > lo) {
+        size_t span = upto - lo, head = BZ_MIN(span, (size_t)4096);
+        rc = read_at(ds->fd, buf, head, lo);
+        n += head;
+        for (size_t k = 1; rc == 0 && span > 2 * 4096 + FP_BLOCK && k <= FP_BLOCKS; k++) {
+            size_t at = lo + span / (FP_BLOCKS + 1) * k;
+            rc = read_at(ds->fd, buf + n, FP_BLOCK, at);
+            n += FP_BLOCK;
+        }
+        size_t tail = BZ_MIN(span, (size_t)4096);
+        if (rc == 0)
+            rc = read_at(ds->fd, buf + n, tail, upto - tail);
+        n += tail;
+    }
+    uint64_t h = bz_hash64(buf, n);
+    *out = h ^ (uint64_t)upto * 0x9E3779B97F4A7C15ull;
+    free(buf);
+    return rc;
+}
+
+static int index_fingerprint(struct ds_dataset *ds)
+{
+    if (ds->layout != DS__JSONL)
+        return 0;
+    return fingerprint(ds, ds->ref_off, &ds->ref_fp);
+}
+
+/* Make the map cover the file's first size bytes. In place when the address range
+ * after it is free; else a new mapping, the old one retired (readers in other threads
+ * may hold pointers into it) and unmapped by ds__refresh_cleanup. */
+static int grow_map(struct ds_dataset *ds, size_t size, struct bz_err *err)
+{
+    void *p = mremap((void *)ds->map, ds->size, size, 0);
+    if (p == MAP_FAILED) {
+        p = mmap(NULL, size, PROT_READ, MAP_PRIVATE, ds->fd, 0);
+        if (p == MAP_FAILED)
+            return bz_errf(err, -errno, "%s: cannot map the grown file: %s", ds->path,
+                           strerror(errno));
+        ds->old_maps = bz_realloc(ds->old_maps, (ds->n_old_maps + 1) * sizeof *ds->old_maps);
+        ds->old_sizes = bz_realloc(ds->old_sizes, (ds->n_old_maps + 1) * sizeof *ds->old_sizes);
+        ds->old_maps[ds->n_old_maps] = (void *)ds->map;
+        ds->old_sizes[ds->n_old_maps++] = ds->size;
+    }
+    /* published before the new entries (release store of n_ent), so a reader that
+     * sees an entry also sees a map that holds it */
+    __atomic_store_n(&ds->map, (const char *)p, __ATOMIC_RELEASE);
+    ds->size = size;
+    return 0;
+}
+
+/* Grow an open-addressing table of hashes (keys, and mult when not NULL) so that it
+ * holds need keys at most 2/3 full. */
+static void table_grow(uint64_t **keys, uint32_t **mult, size_t *cap, size_t need)
+{
+    size_t want = pow2_at_least(need + need / 2 + 1);
+    if (want <= *cap)
+        return;
+    uint64_t *nk = bz_calloc(want, sizeof *nk);
+    uint32_t *nm = mult ? bz_calloc(want, sizeof *nm) : NULL;
+    for (size_t j = 0; j < *cap; j++) {
+        if (!(*keys)[j])
+            continue;
+        size_t k = (size_t)(*keys)[j] & (want - 1);
+        while (nk[k])
+            k = (k + 1) & (want - 1);
+        nk[k] = (*keys)[j];
+        if (mult)
+            nm[k] = (*mult)[j];
+    }
+    free(*keys);
+    *keys = nk;
+    if (mult) {
+        free(*mult);
+        *mult = nm;
+    }
+    *cap = want;
+}
+
+/* Summarise entries [from, to) and commit them as the analysis pass does. */
+static int refresh_analyse(struct ds_dataset *ds, size_t from, size_t to, struct bz_err *err)
+{
+    for (size_t c = from >> DS__CHUNK_BITS; c <= (to - 1) >> DS__CHUNK_BITS; c++)
+        if (!ds->sum[c] && !(ds->sum[c] = ds__chunk_alloc(DS__CHUNK * sizeof(struct ds__sum))))
+            return bz_errf(err, BZ_ENOMEM, "%s: out of memory for the analysis summaries",
+                           ds->path);
+    uint64_t *dup = bz_malloc((to - from) * sizeof *dup);
+    char(*bad)[256] = bz_malloc(256 * BZ_MIN(to - from, (size_t)MAX_BAD_MSGS));
+    size_t nbad = 0;
+    for (size_t i = from; i < to; i++) {
+        char msg[256];
+        if (summarise(ds, i, &dup[i - from], msg) && nbad < MAX_BAD_MSGS)
+            memcpy(bad[nbad++], msg, sizeof msg);
+    }
+    /* the duplicate set is the owner's: only the indexer (finished) and refresh use it */
+    struct dupset d = {ds->dup_k, ds->dup_cap, ds->dup_n};
+    table_grow(&d.k, NULL, &d.cap, d.n + (to - from));
+    for (size_t i = from; i < to; i++) {
+        struct ds__sum *s = ds__sum_at(ds, i);
+        if (!(s->flags & DS_F_BAD) && dupset_seen(&d, dup[i - from]))
+            s->flags |= DS_F_DUP;
+    }
+    ds->dup_k = d.k;
+    ds->dup_cap = d.cap;
+    ds->dup_n = d.n;
+    pthread_mutex_lock(&ds->mu);
+    table_grow(&ds->idt_key, &ds->idt_mult, &ds->idt_cap, to);
+    for (size_t i = from; i < to; i++) {
+        struct ds__sum *s = ds__sum_at(ds, i);
+        if (s->flags & DS_F_BAD) {
+            ds->n_bad++;
+            continue;
+        }
+        idt_insert(ds, s->id_hash);
+        struct ds__jent *je = ds__jt_find(ds, s->id_hash, NULL);
+        ds->st_count[je ? je->status : DS_PENDING]++;
+        ds->n_dup += (s->flags & DS_F_DUP) != 0;
+        ds->n_empty += (s->flags & DS_F_EMPTY) != 0;
+        ds->n_refusal += (s->flags & DS_F_REFUSAL) != 0;
+        ds->per_format[s->format]++;
+    }
+    for (size_t k = 0; k < nbad && ds->n_bad_msgs < MAX_BAD_MSGS; k++) {
+        if (ds->n_bad_msgs == ds->cap_bad_msgs) {
+            ds->cap_bad_msgs = ds->cap_bad_msgs ? ds->cap_bad_msgs * 2 : 16;
+            ds->bad_msgs = bz_realloc(ds->bad_msgs, ds->cap_bad_msgs * sizeof(char *));
+        }
+        ds->bad_msgs[ds->n_bad_msgs++] = bz_strdup(bad[k]);
+    }
+    atomic_store_explicit(&ds->n_sum, to, memory_order_release);
+    pthread_mutex_unlock(&ds->mu);
+    free(bad);
+    free(dup);
+    return 0;
+}
+
+/* Contract: see dataset.h. */
+int ds_refresh(struct ds_dataset *ds, struct bz_err *err)
+{
+    if (!atomic_load_explicit(&ds->finished, memory_order_acquire))
+        return bz_errf(err, BZ_EINVAL, "%s: still indexing; refresh when it has finished",
+                       ds->path);
+    if (ds->thread_live) {
+        pthread_join(ds->thread, NULL);
+        ds->thread_live = 0;
+    }
+    if (ds->index_rc < 0)
+        return bz_errf(err, ds->index_rc, "%s: indexing failed, nothing to refresh: %s",
+                       ds->path, ds->index_err.msg);
+    unsigned char magic[2] = {0};
+    int pfd = open(ds->path, O_RDONLY | O_CLOEXEC);
+    if (pfd < 0)
+        return bz_errf(err, -errno, "%s: cannot refresh: %s", ds->path, strerror(errno));
+    struct stat pst, fst;
+    int same = fstat(pfd, &pst) == 0 && fstat(ds->fd, &fst) == 0 && pst.st_ino == fst.st_ino &&
+               pst.st_dev == fst.st_dev;
+    ssize_t got = pread(pfd, magic, 2, 0);
+    close(pfd);
+    if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+        return bz_errf(err, BZ_EUNSUPPORTED, "%s: a compressed file cannot grow; nothing "
+                       "is refreshed (decompress it to follow appended records)", ds->path);
+    if (ds->layout != DS__JSONL)
+        return bz_errf(err, BZ_EUNSUPPORTED, "%s: only JSON lines files are refreshed (this "
+                       "one is a %s)", ds->path, ds->layout == DS__ARRAY ? "JSON array"
+                                                                          : "stream of objects");
+    if (!same)
+        return bz_errf(err, BZ_ECORRUPT, "%s: the file was replaced since it was opened; "
+                       "reopen it", ds->path);
+    size_t size = (size_t)fst.st_size;
+    if (size < ds->size)
+        return bz_errf(err, BZ_ECORRUPT, "%s: the file shrank from %zu to %zu bytes since it "
+                       "was indexed; reopen it", ds->path, ds->size, size);
+    uint64_t fp;
+    int rc = fingerprint(ds, ds->ref_off, &fp);
+    if (rc < 0 || fp != ds->ref_fp)
+        return bz_errf(err, BZ_ECORRUPT, "%s: the indexed part of the file changed (only "
+                       "appending is followed); reopen it", ds->path);
+    if (size == ds->size)
+        return 0;
+    /* the whole lines appended after ref_off */
+    size_t from = ds->ref_off, n_new = size - from;
+    char *buf = malloc(n_new);
+    if (!buf)
+        return bz_errf(err, BZ_ENOMEM, "%s: out of memory reading %zu appended bytes",
+                       ds->path, n_new);
+    if ((rc = read_at(ds->fd, buf, n_new, from)) < 0) {
+        free(buf);
+        return bz_errf(err, rc, "%s: cannot read the appended bytes", ds->path);
+    }
+    size_t skip = 0;
+    if (ds->ref_open_tail) {
+        /* the last line indexed had no newline: it was whole only if one follows */
+        if (buf[0] == '\n' || (buf[0] == '\r' && n_new >= 2 && buf[1] == '\n')) {
+            skip = buf[0] == '\n' ? 1 : 2;
+        } else if (!(buf[0] == '\r' && n_new == 1)) {
+            free(buf);
+            return bz_errf(err, BZ_ECORRUPT, "%s:%zu: this last line had no newline when it "
+                           "was indexed and has grown since; reopen the file", ds->path,
+                           ds->ref_line - 1);
+        }
+    }
+    const char *last_nl = memrchr(buf + skip, '\n', n_new - skip);
+    if (!last_nl) {
+        free(buf);
+        return 0; /* a torn line: it waits for its newline */
+    }
+    size_t end = from + (size_t)(last_nl - buf) + 1; /* indexed after this refresh */
+    if ((rc = grow_map(ds, size, err)) < 0) {
+        free(buf);
+        return rc;
+    }
+    size_t n0 = atomic_load_explicit(&ds->n_ent, memory_order_relaxed);
+    size_t line = ds->ref_line, ls = from + skip;
+    for (const char *p = buf + skip; p <= last_nl && rc == 0;) {
+        const char *q = memchr(p, '\n', (size_t)(last_nl - p) + 1);
+        size_t len = (size_t)(q - p);
+        int nonblank = 0;
+        for (const char *c = p; !nonblank && c < q; c++)
+            nonblank = !is_ws(*c);
+        if (len && p[len - 1] == '\r')
+            len--;
+        if (nonblank)
+            rc = push_record(ds, ds->map + ls, len, line);
+        line++;
+        ls += (size_t)(q - p) + 1;
+        p = q + 1;
+    }
+    free(buf);
+    if (rc < 0) {
+        if (err && !err->code)
+            *err = ds->index_err;
+        return rc;
+    }
+    size_t n1 = atomic_load_explicit(&ds->n_ent, memory_order_relaxed);
+    if (n1 > n0 && (rc = refresh_analyse(ds, n0, n1, err)) < 0)
+        return rc;
+    ds->ref_open_tail = 0;
+    ds->ref_off = end;
+    ds->ref_line = line;
+    atomic_store_explicit(&ds->bytes_done, (uint64_t)size, memory_order_relaxed);
+    if ((rc = fingerprint(ds, end, &ds->ref_fp)) < 0)
+        return bz_errf(err, rc, "%s: cannot read back what was indexed", ds->path);
+    return (int)BZ_MIN(n1 - n0, (size_t)INT32_MAX);
+}
+
+void ds__refresh_cleanup(struct ds_dataset *ds)
+{
+    for (size_t i = 0; i < ds->n_old_maps; i++)
+        munmap(ds->old_maps[i], ds->old_sizes[i]);
+    free(ds->old_maps);
+    free(ds->old_sizes);
+    free(ds->dup_k);
+    ds->old_maps = NULL;
+    ds->old_sizes = NULL;
+    ds->dup_k = NULL;
+    ds->n_old_maps = 0;
 }

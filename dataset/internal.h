@@ -141,6 +141,18 @@ struct ds_dataset {
     uint64_t next_g;
     size_t torn;
     struct ds__stack undo, redo;
+
+    /* ds_refresh (index.c, owner thread): where the indexed lines end, the line number
+     * there, whether the last line indexed had no newline, a hash of a sample of the
+     * indexed bytes, the exact-duplicate set kept from the analysis pass, and mappings
+     * replaced by a larger one (unmapped at close: other threads may read them) */
+    size_t ref_off, ref_line;
+    int ref_open_tail;
+    uint64_t ref_fp;
+    uint64_t *dup_k;
+    size_t dup_cap, dup_n;
+    void **old_maps;
+    size_t *old_sizes, n_old_maps;
 };
 
 /* Entry i (i < n_ent). */
@@ -174,6 +186,9 @@ int ds__detect_layout(const char *p, size_t n);
 /* The end of the JSON value starting at p[0] (string/bracket aware), or NULL when it
  * does not close before end. */
 const char *ds__scan_value(const char *p, const char *end);
+
+/* Free what ds_refresh keeps (index.c); ds_close calls it. */
+void ds__refresh_cleanup(struct ds_dataset *ds);
 
 /* Journal (journal.c). Called with mu NOT held unless said. */
 int ds__journal_open(struct ds_dataset *ds, struct bz_err *err);
