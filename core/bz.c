@@ -276,28 +276,37 @@ int bz_fsync_dir(const char *path)
     return rc;
 }
 
-int bz_write_atomic(const char *path, const void *data, size_t n, struct bz_err *err)
+int bz_write_all(int fd, const void *p, size_t n, const char *name, struct bz_err *err)
 {
-    char *tmp = bz_asprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = 0;
-    if (fd < 0) {
-        rc = bz_errf(err, -errno, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
-    const char *p = data;
+    const char *c = p;
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
         if (w < 0) {
             if (errno == EINTR)
                 continue;
-            rc = bz_errf(err, -errno, "%s: write failed: %s", tmp, strerror(errno));
-            break;
+            return bz_errf(err, -errno, "%s: write failed: %s", name, strerror(errno));
         }
-        p += w;
+        c += w;
         n -= (size_t)w;
     }
+    return 0;
+}
+
+int bz_atomic_begin(const char *path, char **tmp, struct bz_err *err)
+{
+    *tmp = bz_asprintf("%s.tmp.%ld", path, (long)getpid());
+    int fd = open(*tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        int rc = bz_errf(err, -errno, "%s: cannot create: %s", *tmp, strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+        return rc;
+    }
+    return fd;
+}
+
+int bz_atomic_end(int fd, char *tmp, const char *path, int rc, struct bz_err *err)
+{
     if (rc == 0 && fsync(fd) < 0)
         rc = bz_errf(err, -errno, "%s: fsync failed: %s", tmp, strerror(errno));
     close(fd);
@@ -309,6 +318,15 @@ int bz_write_atomic(const char *path, const void *data, size_t n, struct bz_err 
         bz_fsync_dir(path);
     free(tmp);
     return rc;
+}
+
+int bz_write_atomic(const char *path, const void *data, size_t n, struct bz_err *err)
+{
+    char *tmp;
+    int fd = bz_atomic_begin(path, &tmp, err);
+    if (fd < 0)
+        return fd;
+    return bz_atomic_end(fd, tmp, path, bz_write_all(fd, data, n, tmp, err), err);
 }
 
 int bz_mkdir_p(const char *path, struct bz_err *err)

@@ -100,6 +100,15 @@ double bz_wall(void);
 /* Files. bz_write_atomic writes path through path.tmp + fsync + rename + directory
  * fsync, so a crash leaves either the old or the new file. */
 int bz_write_atomic(const char *path, const void *data, size_t n, struct bz_err *err);
+/* The same in two halves, for writers that stream: bz_atomic_begin creates
+ * path.tmp.PID and returns its fd (>= 0; *tmp gets its name, owned) or a negative code;
+ * bz_atomic_end, given the writer's result rc, fsyncs and closes fd, then renames tmp
+ * over path and fsyncs the directory when all went well, else removes tmp; it frees
+ * tmp and returns rc or the first error of its own. */
+int bz_atomic_begin(const char *path, char **tmp, struct bz_err *err);
+int bz_atomic_end(int fd, char *tmp, const char *path, int rc, struct bz_err *err);
+/* write(2) all of p, across EINTR and short writes; errors name `name`. */
+int bz_write_all(int fd, const void *p, size_t n, const char *name, struct bz_err *err);
 int bz_fsync_dir(const char *path);
 int bz_mkdir_p(const char *path, struct bz_err *err);
 /* Read a whole file into memory (NUL-terminated). Caller frees *out. */

@@ -1061,18 +1061,7 @@ static int sink_write(struct sink *k, const void *p, size_t n, struct bz_err *er
         bz_buf_append(k->buf, p, n);
         return 0;
     }
-    const char *c = p;
-    while (n > 0) {
-        ssize_t w = write(k->fd, c, n > (1u << 30) ? (1u << 30) : n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return bz_errf(err, -errno, "%s: write failed: %s", k->path, strerror(errno));
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
+    return bz_write_all(k->fd, p, n, k->path, err);
 }
 
 static const uint8_t zeros[256];
@@ -1173,24 +1162,10 @@ int core_gguf_writer_to_buf(struct core_gguf_writer *w, struct bz_buf *out, stru
 /* Stream the file to path.tmp.PID, fsync, rename over path, fsync the directory. */
 int core_gguf_writer_write(struct core_gguf_writer *w, const char *path, struct bz_err *err)
 {
-    char *tmp = bz_asprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int rc = bz_errf(err, -errno, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return rc;
-    }
+    char *tmp;
+    int fd = bz_atomic_begin(path, &tmp, err);
+    if (fd < 0)
+        return fd;
     struct sink k = {fd, NULL, tmp};
-    int rc = emit(w, &k, err);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = bz_errf(err, -errno, "%s: fsync failed: %s", tmp, strerror(errno));
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = bz_errf(err, -errno, "%s: rename failed: %s", path, strerror(errno));
-    if (rc != 0)
-        unlink(tmp);
-    else
-        bz_fsync_dir(path);
-    free(tmp);
-    return rc;
+    return bz_atomic_end(fd, tmp, path, emit(w, &k, err), err);
 }

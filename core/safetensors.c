@@ -438,22 +438,6 @@ int core_safetensors_writer_set_meta(struct core_safetensors_writer *w, const ch
     return 0;
 }
 
-static int write_all(int fd, const void *p, size_t n, const char *path, struct bz_err *err)
-{
-    const char *c = p;
-    while (n > 0) {
-        ssize_t k = write(fd, c, n > (1u << 30) ? (1u << 30) : n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            return bz_errf(err, -errno, "%s: write failed: %s", path, strerror(errno));
-        }
-        c += k;
-        n -= (size_t)k;
-    }
-    return 0;
-}
-
 /* Header (padded to 8) and data to path.tmp.PID, fsync, rename. */
 int core_safetensors_writer_write(struct core_safetensors_writer *w, const char *path,
                                   struct bz_err *err)
@@ -493,30 +477,17 @@ int core_safetensors_writer_write(struct core_safetensors_writer *w, const char 
         bz_buf_putc(&h, ' ');
     uint64_t hlen = h.len;
 
-    char *tmp = bz_asprintf("%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int rc = 0;
+    char *tmp;
+    int fd = bz_atomic_begin(path, &tmp, err);
     if (fd < 0) {
-        rc = bz_errf(err, -errno, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
         bz_buf_cleanup(&h);
-        return rc;
+        return fd;
     }
-    rc = write_all(fd, &hlen, 8, tmp, err);
+    int rc = bz_write_all(fd, &hlen, 8, tmp, err);
     if (rc == 0)
-        rc = write_all(fd, h.p, h.len, tmp, err);
+        rc = bz_write_all(fd, h.p, h.len, tmp, err);
     for (size_t i = 0; rc == 0 && i < w->n; i++)
-        rc = write_all(fd, w->t[i].data, w->t[i].nbytes, tmp, err);
+        rc = bz_write_all(fd, w->t[i].data, w->t[i].nbytes, tmp, err);
     bz_buf_cleanup(&h);
-    if (rc == 0 && fsync(fd) < 0)
-        rc = bz_errf(err, -errno, "%s: fsync failed: %s", tmp, strerror(errno));
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = bz_errf(err, -errno, "%s: rename failed: %s", path, strerror(errno));
-    if (rc)
-        unlink(tmp);
-    else
-        bz_fsync_dir(path);
-    free(tmp);
-    return rc;
+    return bz_atomic_end(fd, tmp, path, rc, err);
 }

@@ -32,19 +32,8 @@ struct out {
 
 static int out_flush(struct out *o)
 {
-    const char *p = o->b.p;
-    size_t n = o->b.len;
-    while (o->rc == 0 && n > 0) {
-        ssize_t w = write(o->fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            o->rc = bz_errf(o->err, -errno, "%s: write failed: %s", o->tmp, strerror(errno));
-            break;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
+    if (o->rc == 0)
+        o->rc = bz_write_all(o->fd, o->b.p, o->b.len, o->tmp, o->err);
     o->b.len = 0;
     return o->rc;
 }
@@ -204,13 +193,9 @@ int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export
     if (rc < 0)
         return rc;
     struct out o = {.fd = -1, .err = err};
-    o.tmp = bz_asprintf("%s.tmp.%ld", path, (long)getpid());
-    o.fd = open(o.tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (o.fd < 0) {
-        rc = bz_errf(err, -errno, "%s: cannot create: %s", o.tmp, strerror(errno));
-        free(o.tmp);
-        return rc;
-    }
+    o.fd = bz_atomic_begin(path, &o.tmp, err);
+    if (o.fd < 0)
+        return o.fd;
     bz_buf_init(&o.b);
     size_t n = ds_count(ds), count = 0, released = 0;
     if (!eo->jsonl)
@@ -237,16 +222,7 @@ int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export
         bz_buf_puts(&o.b, count ? "\n]\n" : "]\n");
     out_flush(&o);
     bz_buf_cleanup(&o.b);
-    if (o.rc == 0 && fsync(o.fd) < 0)
-        o.rc = bz_errf(err, -errno, "%s: fsync failed: %s", o.tmp, strerror(errno));
-    close(o.fd);
-    if (o.rc == 0 && rename(o.tmp, path) < 0)
-        o.rc = bz_errf(err, -errno, "%s: rename failed: %s", path, strerror(errno));
-    if (o.rc < 0)
-        unlink(o.tmp);
-    else
-        bz_fsync_dir(path);
-    free(o.tmp);
+    o.rc = bz_atomic_end(o.fd, o.tmp, path, o.rc, err);
     if (o.rc == 0 && written)
         *written = count;
     return o.rc;
