@@ -1,7 +1,9 @@
 /*
  * run.c: training-run state from worker events (see run.h). Unknown keys are
  * ignored so the worker can add fields; a line that is not a JSON object with an
- * "event" string is counted and reported, never guessed at.
+ * "event" string is counted and reported, never guessed at. A recipe run's stages are
+ * runs of their own (stages[]), created by its "stage" events and followed by
+ * tui_run_follow along with it.
  */
 #include "tui/run.h"
 
@@ -30,6 +32,9 @@ void tui_run_init(struct tui_run *r, const char *dir)
     r->name = bz_strdup(slash && slash[1] ? slash + 1 : dir);
     r->best_eval = INFINITY;
     r->best_eval_step = -1;
+    r->cur_stage = -1;
+    r->beta = r->reward_margin = r->reward_accuracy = NAN;
+    r->eval_margin = r->eval_accuracy = NAN;
 }
 
 void tui_run_cleanup(struct tui_run *r)
@@ -44,6 +49,14 @@ void tui_run_cleanup(struct tui_run *r)
     free(r->eval_pts);
     free(r->lr_pts);
     free(r->gnorm_pts);
+    free(r->margin_pts);
+    free(r->acc_pts);
+    free(r->emargin_pts);
+    free(r->eacc_pts);
+    for (int i = 0; i < r->n_stages; i++)
+        tui_run_cleanup(&r->stages[i]);
+    free(r->stages);
+    free(r->recipe_name);
     for (size_t i = 0; i < r->n_ckpts; i++)
         free(r->ckpts[i].path);
     free(r->ckpts);
@@ -100,6 +113,9 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
     }
     if (strcmp(ev, "start") == 0) {
         r->state = TUI_RUN_RUNNING;
+        const char *m = str(o, "method");
+        snprintf(r->method, sizeof r->method, "%s", m ? m : "sft");
+        r->beta = num(o, "beta", NAN);
         set_str(&r->model, str(o, "model"));
         set_str(&r->data, str(o, "data"));
         r->total_steps = (long)num(o, "total_steps", num(o, "max_steps", (double)r->total_steps));
@@ -127,6 +143,15 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
         push(&r->loss_pts, &r->n_loss, &r->cap_loss, (double)r->step, r->loss);
         push(&r->lr_pts, &r->n_lr, &r->cap_lr, (double)r->step, r->lr);
         push(&r->gnorm_pts, &r->n_gnorm, &r->cap_gnorm, (double)r->step, r->grad_norm);
+        double mg = num(o, "reward_margin", NAN), ac = num(o, "reward_accuracy", NAN);
+        if (isfinite(mg)) {
+            r->reward_margin = mg;
+            push(&r->margin_pts, &r->n_margin, &r->cap_margin, (double)r->step, mg);
+        }
+        if (isfinite(ac)) {
+            r->reward_accuracy = ac;
+            push(&r->acc_pts, &r->n_acc, &r->cap_acc, (double)r->step, ac);
+        }
     } else if (strcmp(ev, "eval") == 0) {
         double loss = num(o, "loss", NAN);
         long step = (long)num(o, "step", (double)r->step);
@@ -139,6 +164,15 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
             r->best_eval_step = step;
         }
         push(&r->eval_pts, &r->n_eval, &r->cap_eval, (double)step, loss);
+        double mg = num(o, "reward_margin", NAN), ac = num(o, "reward_accuracy", NAN);
+        if (isfinite(mg)) {
+            r->eval_margin = mg;
+            push(&r->emargin_pts, &r->n_emargin, &r->cap_emargin, (double)step, mg);
+        }
+        if (isfinite(ac)) {
+            r->eval_accuracy = ac;
+            push(&r->eacc_pts, &r->n_eacc, &r->cap_eacc, (double)step, ac);
+        }
     } else if (strcmp(ev, "checkpoint") == 0) {
         r->ckpts = bz_realloc(r->ckpts, (r->n_ckpts + 1) * sizeof *r->ckpts);
         r->ckpts[r->n_ckpts].step = (long)num(o, "step", (double)r->step);
@@ -159,6 +193,40 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
                 set_str(&r->adapter, p);
             free(p);
         }
+    } else if (strcmp(ev, "recipe") == 0) {
+        r->is_recipe = 1;
+        r->state = TUI_RUN_RUNNING; /* also a rerun after a stop or a failure */
+        free(r->error);
+        r->error = NULL;
+        set_str(&r->recipe_name, str(o, "name"));
+        int n = (int)num(o, "stages", 0);
+        if (n > r->n_stages && n <= 999) {
+            r->stages = bz_realloc(r->stages, (size_t)n * sizeof *r->stages);
+            memset(r->stages + r->n_stages, 0, (size_t)(n - r->n_stages) * sizeof *r->stages);
+            r->n_stages = n;
+        }
+        snprintf(r->phase, sizeof r->phase, "recipe");
+    } else if (strcmp(ev, "stage") == 0) {
+        int i = (int)num(o, "index", 0) - 1;
+        const char *d = str(o, "dir");
+        if (i >= 0 && i < r->n_stages && d) {
+            if (!r->stages[i].dir) {
+                /* the stage directory is beside this one's events, whatever the cwd was */
+                const char *base = strrchr(d, '/');
+                char *sd = bz_path_join(r->dir, base ? base + 1 : d);
+                tui_run_init(&r->stages[i], sd);
+                free(sd);
+            }
+            r->cur_stage = i;
+            snprintf(r->phase, sizeof r->phase, "stage %d/%d", i + 1, r->n_stages);
+        }
+    } else if (strcmp(ev, "recipe_done") == 0) {
+        r->state = TUI_RUN_DONE;
+        snprintf(r->phase, sizeof r->phase, "done");
+        set_str(&r->adapter, str(o, "adapter"));
+    } else if (strcmp(ev, "recipe_stopped") == 0) {
+        r->state = TUI_RUN_STOPPED;
+        snprintf(r->phase, sizeof r->phase, "stopped");
     } else if (strcmp(ev, "error") == 0) {
         r->state = TUI_RUN_FAILED;
         snprintf(r->phase, sizeof r->phase, "error");
@@ -205,7 +273,18 @@ int tui_run_follow(struct tui_run *r, const char *file, struct bz_err *err)
     if (start < b.len)
         r->partial = bz_strndup(b.p + start, b.len - start);
     bz_buf_cleanup(&b);
+    for (int i = 0; i < r->n_stages; i++)
+        if (r->stages[i].dir)
+            lines += tui_run_follow(&r->stages[i], "events.jsonl", NULL);
     return lines;
+}
+
+const struct tui_run *tui_run_shown(const struct tui_run *r)
+{
+    if (r->is_recipe && r->cur_stage >= 0 && r->cur_stage < r->n_stages &&
+        r->stages[r->cur_stage].dir)
+        return &r->stages[r->cur_stage];
+    return r;
 }
 
 void tui_run_smooth(const struct tui_run *r, double alpha, struct tui_point *out)

@@ -3,6 +3,11 @@
  * JSON-lines events (start, progress, step, eval, checkpoint, done, error), fed
  * either from a child's stdout or by following runs/NAME/events.jsonl. The TUI
  * draws only from this. No curses, no libuv: tests feed it lines.
+ *
+ * DPO runs add reward series (margin, accuracy) from their step and eval events. A
+ * recipe run (`bezoar train --recipe`: "recipe", "stage", "recipe_done" events in
+ * RUN/events.jsonl) holds its stages, each an ordinary run of RUN/NN-name followed
+ * along with it.
  */
 #ifndef TUI_RUN_H
 #define TUI_RUN_H
@@ -48,8 +53,21 @@ struct tui_run {
     int eval_rising;
     double best_eval;
     long best_eval_step;
+    /* DPO: the method from the start event ("sft" when it names none), the latest
+     * rewards, and series of margin and accuracy per step and per eval */
+    char method[8];
+    double beta, reward_margin, reward_accuracy, eval_margin, eval_accuracy;
+    struct tui_point *margin_pts, *acc_pts, *emargin_pts, *eacc_pts;
+    size_t n_margin, n_acc, n_emargin, n_eacc;
+    size_t cap_margin, cap_acc, cap_emargin, cap_eacc;
     struct tui_ckpt *ckpts;
     size_t n_ckpts;
+    /* a recipe run: its name, stage count, the stages seen so far (stages[i] is stage
+     * i + 1, a run of DIR/NN-name; NULL dir when not announced yet) and the current one */
+    int is_recipe;
+    char *recipe_name;
+    struct tui_run *stages;
+    int n_stages, cur_stage;
     char *adapter;             /* from the done event, else DIR/adapter when present */
     char *error;               /* the error event's message, or why the worker failed */
     size_t invalid_lines;      /* lines that were not JSON events */
@@ -67,6 +85,9 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
  * worker's captured stdout (worker.out) for jobs the TUI started, else the
  * events.jsonl the worker keeps. Returns the number of lines fed. */
 int tui_run_follow(struct tui_run *r, const char *file, struct bz_err *err);
+/* The run whose numbers to draw: the current stage of a recipe (the last one that
+ * has started), else r itself. Borrowed. */
+const struct tui_run *tui_run_shown(const struct tui_run *r);
 /* Exponential moving average of the loss series into out (n_loss points). */
 void tui_run_smooth(const struct tui_run *r, double alpha, struct tui_point *out);
 

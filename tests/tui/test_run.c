@@ -1,6 +1,10 @@
-/* test_run.c: run state from worker events, garbage lines, following a file. */
+/* test_run.c: run state from worker events, garbage lines, following a file, DPO
+ * reward series, recipe runs and their stages. */
 #include "tests/test.h"
 #include "tui/run.h"
+
+#include <math.h>
+#include <sys/stat.h>
 
 static int feed(struct tui_run *r, const char *s)
 {
@@ -77,5 +81,85 @@ TEST(run_follow_whole_lines_only)
     ASSERT_EQ_INT(r.n_loss, 1);
     ASSERT_NEAR(r.loss, 1.5, 0);
     ASSERT_EQ_INT(r.invalid_lines, 0);
+    tui_run_cleanup(&r);
+}
+
+TEST(run_dpo_rewards_make_series)
+{
+    struct tui_run r;
+    tui_run_init(&r, "runs/dpo");
+    feed(&r, "{\"event\":\"start\",\"method\":\"dpo\",\"beta\":0.1,\"total_steps\":4}");
+    ASSERT_EQ_STR(r.method, "dpo");
+    ASSERT_NEAR(r.beta, 0.1, 1e-12);
+    feed(&r, "{\"event\":\"eval\",\"step\":0,\"loss\":0.693147,\"reward_accuracy\":0,"
+             "\"reward_margin\":0}");
+    feed(&r, "{\"event\":\"step\",\"step\":1,\"loss\":0.69,\"lr\":1e-4,\"grad_norm\":1,"
+             "\"rewards_chosen\":0.01,\"rewards_rejected\":-0.02,\"reward_margin\":0.03,"
+             "\"reward_accuracy\":0.75}");
+    feed(&r, "{\"event\":\"step\",\"step\":2,\"loss\":0.6,\"reward_margin\":0.2,"
+             "\"reward_accuracy\":1}");
+    feed(&r, "{\"event\":\"eval\",\"step\":2,\"loss\":0.62,\"reward_accuracy\":0.5,"
+             "\"reward_margin\":0.15}");
+    ASSERT_EQ_INT(r.n_margin, 2);
+    ASSERT_EQ_INT(r.n_acc, 2);
+    ASSERT_NEAR(r.margin_pts[1].y, 0.2, 1e-12);
+    ASSERT_NEAR(r.acc_pts[0].y, 0.75, 1e-12);
+    ASSERT_EQ_INT(r.n_emargin, 2);
+    ASSERT_NEAR(r.eval_accuracy, 0.5, 1e-12);
+    ASSERT_NEAR(r.eacc_pts[1].x, 2, 0);
+    ASSERT_NEAR(r.reward_accuracy, 1, 0);
+    tui_run_cleanup(&r);
+    /* an SFT run has no reward series, and says so */
+    tui_run_init(&r, "runs/sft");
+    feed(&r, "{\"event\":\"start\",\"total_steps\":4}");
+    feed(&r, "{\"event\":\"step\",\"step\":1,\"loss\":2.5}");
+    ASSERT_EQ_STR(r.method, "sft");
+    ASSERT_EQ_INT(r.n_margin, 0);
+    ASSERT(isnan(r.reward_margin));
+    tui_run_cleanup(&r);
+}
+
+TEST(run_recipe_follows_its_stages)
+{
+    struct tui_run r;
+    struct bz_err e = {0};
+    tui_run_init(&r, test_tmpdir());
+    /* the stage dirs in the events are relative to wherever the recipe ran */
+    const char *top = "{\"event\":\"recipe\",\"name\":\"ob\",\"stages\":2}\n"
+                      "{\"event\":\"stage\",\"index\":1,\"of\":2,\"name\":\"a\","
+                      "\"dir\":\"x/r/01-a\"}\n";
+    test_write("events.jsonl", top, strlen(top));
+    ASSERT_EQ_INT(mkdir(test_tmp("01-a"), 0755), 0);
+    const char *st = "{\"event\":\"start\",\"total_steps\":2}\n"
+                     "{\"event\":\"step\",\"step\":1,\"loss\":3}\n";
+    test_write("01-a/events.jsonl", st, strlen(st));
+    ASSERT_EQ_INT(tui_run_follow(&r, "events.jsonl", &e), 4);
+    ASSERT(r.is_recipe);
+    ASSERT_EQ_STR(r.recipe_name, "ob");
+    ASSERT_EQ_INT(r.n_stages, 2);
+    ASSERT_EQ_INT(r.state, TUI_RUN_RUNNING);
+    const struct tui_run *s = tui_run_shown(&r);
+    ASSERT(s == &r.stages[0]);
+    ASSERT_EQ_INT(s->n_loss, 1);
+    ASSERT(strstr(s->dir, "/01-a") != NULL);
+    ASSERT(r.stages[1].dir == NULL);
+    FILE *f = fopen(test_tmp("01-a/events.jsonl"), "a");
+    fputs("{\"event\":\"done\",\"adapter\":\"x/r/01-a/adapter\"}\n", f);
+    fclose(f);
+    f = fopen(test_tmp("events.jsonl"), "a");
+    fputs("{\"event\":\"stage\",\"index\":2,\"of\":2,\"name\":\"b\",\"dir\":\"x/r/02-b\"}\n"
+          "{\"event\":\"recipe_done\",\"stages\":2,\"adapter\":\"x/r/02-b/adapter\"}\n", f);
+    fclose(f);
+    ASSERT_EQ_INT(tui_run_follow(&r, "events.jsonl", &e), 3);
+    ASSERT_EQ_INT(r.stages[0].state, TUI_RUN_DONE);
+    ASSERT(tui_run_shown(&r) == &r.stages[1]);
+    ASSERT_EQ_INT(r.stages[1].state, TUI_RUN_NEW); /* no events file: nothing to follow */
+    ASSERT_EQ_INT(r.state, TUI_RUN_DONE);
+    ASSERT_EQ_STR(r.adapter, "x/r/02-b/adapter");
+    ASSERT_EQ_INT(r.invalid_lines, 0);
+    tui_run_cleanup(&r);
+    /* a plain run shows itself */
+    tui_run_init(&r, "runs/p");
+    ASSERT(tui_run_shown(&r) == &r);
     tui_run_cleanup(&r);
 }
