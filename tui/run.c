@@ -57,6 +57,7 @@ void tui_run_cleanup(struct tui_run *r)
         tui_run_cleanup(&r->stages[i]);
     free(r->stages);
     free(r->recipe_name);
+    free(r->recipe_file);
     for (size_t i = 0; i < r->n_ckpts; i++)
         free(r->ckpts[i].path);
     free(r->ckpts);
@@ -111,7 +112,10 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
         cJSON_Delete(o);
         return BZ_EPARSE;
     }
-    if (strcmp(ev, "start") == 0) {
+    if (r->is_recipe && strcmp(ev, "recipe") && strcmp(ev, "stage") && strcmp(ev, "error") &&
+        strcmp(ev, "recipe_done") && strcmp(ev, "recipe_stopped")) {
+        /* a stage's own event (a recipe's --json stdout carries both): its run has it */
+    } else if (strcmp(ev, "start") == 0) {
         r->state = TUI_RUN_RUNNING;
         const char *m = str(o, "method");
         snprintf(r->method, sizeof r->method, "%s", m ? m : "sft");
@@ -199,11 +203,12 @@ int tui_run_feed(struct tui_run *r, const char *line, size_t n, struct bz_err *e
         free(r->error);
         r->error = NULL;
         set_str(&r->recipe_name, str(o, "name"));
-        int n = (int)num(o, "stages", 0);
-        if (n > r->n_stages && n <= 999) {
-            r->stages = bz_realloc(r->stages, (size_t)n * sizeof *r->stages);
-            memset(r->stages + r->n_stages, 0, (size_t)(n - r->n_stages) * sizeof *r->stages);
-            r->n_stages = n;
+        set_str(&r->recipe_file, str(o, "file"));
+        int ns = (int)num(o, "stages", 0);
+        if (ns > r->n_stages && ns <= 999) {
+            r->stages = bz_realloc(r->stages, (size_t)ns * sizeof *r->stages);
+            memset(r->stages + r->n_stages, 0, (size_t)(ns - r->n_stages) * sizeof *r->stages);
+            r->n_stages = ns;
         }
         snprintf(r->phase, sizeof r->phase, "recipe");
     } else if (strcmp(ev, "stage") == 0) {

@@ -65,7 +65,7 @@ struct tui_run {
     /* a recipe run: its name, stage count, the stages seen so far (stages[i] is stage
      * i + 1, a run of DIR/NN-name; NULL dir when not announced yet) and the current one */
     int is_recipe;
-    char *recipe_name;
+    char *recipe_name, *recipe_file;
     struct tui_run *stages;
     int n_stages, cur_stage;
     char *adapter;             /* from the done event, else DIR/adapter when present */

@@ -3,7 +3,9 @@
  * form, and for the selected run a live loss chart (raw points, an EMA line and
  * eval-loss points on the same axes), a small lr / grad-norm chart, a progress bar
  * with step/total, epoch, tokens/s, elapsed and ETA, the current phase, the
- * checkpoint list, an overfitting alert, and where the adapter is when done.
+ * checkpoint list, an overfitting alert, and where the adapter is when done. A DPO
+ * run charts its reward margin and accuracy beside the loss; a recipe run shows its
+ * stages and draws the current one as a run of its own.
  * Everything drawn comes from the worker's events (tui/run.c).
  */
 #include <cblas.h>
@@ -98,6 +100,37 @@ static void draw_chart(struct tui_app *app, int y, int x, int h, int w, const ch
 
 /* ---------------------------------------------------------------- the view */
 
+/* A recipe run's lines above its current stage: the recipe, and its stages with
+ * their states (done ✓, running ▶, stopped ‖, failed ✗, not yet ·). Returns the next
+ * free row. */
+static int draw_recipe(struct tui_app *app, const struct tui_run *top, int y, int x, int w)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "recipe %s · %s · %d stages", top->recipe_name ? top->recipe_name
+             : top->name, tui_run_state_name(top->state), top->n_stages);
+    tui_put(y++, x, w, buf, state_attr(app, top->state) | A_BOLD);
+    int cx = x;
+    for (int i = 0; i < top->n_stages && cx < x + w; i++) {
+        const struct tui_run *s = &top->stages[i];
+        int st = s->state == TUI_RUN_RUNNING && top->state != TUI_RUN_RUNNING ? TUI_RUN_STOPPED
+                                                                              : s->state;
+        const char *mark = !s->dir ? "·" : st == TUI_RUN_DONE ? "✓"
+                         : st == TUI_RUN_FAILED ? "✗"
+                         : st == TUI_RUN_STOPPED ? "‖"
+                         : st == TUI_RUN_RUNNING ? "▶" : "·";
+        if (s->dir)
+            snprintf(buf, sizeof buf, "%s %s  ", mark, s->name);
+        else
+            snprintf(buf, sizeof buf, "%s %02d  ", mark, i + 1);
+        attr_t a = i == top->cur_stage ? A_BOLD | A_UNDERLINE : s->dir ? A_NORMAL : A_DIM;
+        if (s->dir)
+            a |= state_attr(app, st);
+        tui_put(y, cx, x + w - cx, buf, a);
+        cx += tui_text_width(buf, strlen(buf));
+    }
+    return y + 1;
+}
+
 void tui_view_train_init(struct tui_app *app)
 {
     struct tui_train *t = &app->train;
@@ -160,7 +193,10 @@ void tui_view_train_draw(struct tui_app *app)
         tui_put(body_y + 2, x, w, "of the open dataset, in a background worker you can leave running.",
             A_NORMAL);
     } else {
-        struct tui_run *r = &j->run;
+        const struct tui_run *top = &j->run, *r = tui_run_shown(top);
+        int y = body_y;
+        if (top->is_recipe)
+            y = draw_recipe(app, top, y, x, w);
         /* checkpoints under the run list */
         int cy = body_y + body_h / 2;
         tui_put(cy, 1, lw - 2, "checkpoints", A_BOLD);
@@ -169,10 +205,19 @@ void tui_view_train_draw(struct tui_app *app)
             snprintf(buf, sizeof buf, "step %ld", r->ckpts[k].step);
             tui_put(cy + 1 + (int)i, 2, lw - 3, buf, A_NORMAL);
         }
-        int y = body_y;
-        snprintf(buf, sizeof buf, "%s · %s · %s", r->name, tui_run_state_name(r->state),
+        /* a stage whose recipe is no longer running is not running either */
+        int rst = r != top && r->state == TUI_RUN_RUNNING && top->state != TUI_RUN_RUNNING
+                      ? TUI_RUN_STOPPED : r->state;
+        snprintf(buf, sizeof buf, "%s · %s · %s", r->name, tui_run_state_name(rst),
                  r->phase[0] ? r->phase : "-");
-        tui_put(y++, x, w, buf, state_attr(app, r->state));
+        if (strcmp(r->method, "dpo") == 0) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, sizeof buf - l, " · DPO β %.3g", r->beta);
+        } else if (r->method[0]) {
+            size_t l = strlen(buf);
+            snprintf(buf + l, sizeof buf - l, " · %s", r->method);
+        }
+        tui_put(y++, x, w, buf, state_attr(app, rst));
         double frac = r->total_steps > 0 ? (double)r->step / (double)r->total_steps : 0;
         if (strcmp(r->phase, "tokenize") == 0 && r->phase_total > 0)
             frac = (double)r->phase_done / (double)r->phase_total;
@@ -188,7 +233,7 @@ void tui_view_train_draw(struct tui_app *app)
         fmt_secs(r->eta_s, b, sizeof b);
         snprintf(buf, sizeof buf, "loss %.4f · lr %.3g · grad %.3g · %.0f tok/s · %s elapsed · "
                  "ETA %s", r->loss, r->lr, r->grad_norm, r->tokens_per_s, a,
-                 r->state == TUI_RUN_RUNNING ? b : "-");
+                 rst == TUI_RUN_RUNNING ? b : "-");
         tui_put(y++, x, w, buf, A_NORMAL);
         if (r->n_eval) {
             snprintf(buf, sizeof buf, "eval loss %.4f (best %.4f at step %ld) · smoothing %.2f",
@@ -197,6 +242,17 @@ void tui_view_train_draw(struct tui_app *app)
         } else {
             snprintf(buf, sizeof buf, "no eval yet · smoothing %.2f (+/-)", t->smooth);
             tui_put(y++, x, w, buf, A_DIM);
+        }
+        int dpo = r->n_margin > 0 || r->n_emargin > 0;
+        if (dpo) {
+            snprintf(buf, sizeof buf, "reward margin %.4g · accuracy %.2f", r->reward_margin,
+                     r->reward_accuracy);
+            if (r->n_eacc) {
+                size_t l = strlen(buf);
+                snprintf(buf + l, sizeof buf - l, " · held-out margin %.4g · accuracy %.2f",
+                         r->eval_margin, r->eval_accuracy);
+            }
+            tui_put(y++, x, w, buf, A_NORMAL);
         }
         /* messages at the bottom of the panel */
         int msg_rows = 0;
@@ -210,7 +266,7 @@ void tui_view_train_draw(struct tui_app *app)
                 mattr[msg_rows++] = A_DIM;
             }
         }
-        if (r->state == TUI_RUN_STOPPED) {
+        if (r->state == TUI_RUN_STOPPED && !top->is_recipe) {
             snprintf(msgs[msg_rows], 300, "stopped at step %ld · R resumes from the newest "
                      "checkpoint", r->step);
             mattr[msg_rows++] = tui_color(app, TUI_C_FLAGGED, A_BOLD);
@@ -220,10 +276,22 @@ void tui_view_train_draw(struct tui_app *app)
                      "(best checkpoint: step %ld)", r->eval_rising, r->best_eval_step);
             mattr[msg_rows++] = tui_color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD;
         }
-        if (r->state == TUI_RUN_DONE) {
+        if (r->state == TUI_RUN_DONE && !top->is_recipe) {
             snprintf(msgs[msg_rows], 300, "done · adapter: %s · 3 compares it with the base",
                      r->adapter ? r->adapter : "-");
             mattr[msg_rows++] = tui_color(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
+        }
+        if (top->is_recipe && top->state == TUI_RUN_DONE) {
+            snprintf(msgs[msg_rows], 300, "recipe done · final adapter: %s · 3 compares it with "
+                     "the base", top->adapter ? top->adapter : "-");
+            mattr[msg_rows++] = tui_color(app, TUI_C_ACCEPTED, A_BOLD) | A_BOLD;
+        } else if (top->is_recipe && top->state == TUI_RUN_STOPPED) {
+            snprintf(msgs[msg_rows], 300, "recipe stopped in stage %d/%d · R resumes it",
+                     top->cur_stage + 1, top->n_stages);
+            mattr[msg_rows++] = tui_color(app, TUI_C_FLAGGED, A_BOLD);
+        } else if (top->is_recipe && top->state == TUI_RUN_FAILED && r != top) {
+            snprintf(msgs[msg_rows], 300, "recipe failed: %s", top->error ? top->error : "-");
+            mattr[msg_rows++] = tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD;
         }
         int chart_h = body_h - (y - body_y) - msg_rows;
         int loss_h = chart_h * 2 / 3, small_h = chart_h - loss_h;
@@ -235,9 +303,32 @@ void tui_view_train_draw(struct tui_app *app)
                 {sm, r->n_loss, 2, 0},
                 {r->eval_pts, r->n_eval, 3, 1},
             };
-            draw_chart(app, y, x, loss_h, w, "loss: · raw  ─ smoothed  • eval", s, 3, 0);
+            /* DPO: reward margin and accuracy beside the loss, train line and eval dots */
+            int lw_ = dpo && w >= 60 ? w * 3 / 5 : w;
+            draw_chart(app, y, x, loss_h, lw_, "loss: · raw  ─ smoothed  • eval", s, 3, 0);
             free(sm);
-            if (small_h >= 4) {
+            if (lw_ < w) {
+                int mh = loss_h / 2;
+                struct tui_series m[2] = {{r->margin_pts, r->n_margin, 2, 0},
+                                          {r->emargin_pts, r->n_emargin, 3, 1}};
+                struct tui_series a2[2] = {{r->acc_pts, r->n_acc, 5, 0},
+                                           {r->eacc_pts, r->n_eacc, 3, 1}};
+                draw_chart(app, y, x + lw_ + 1, mh, w - lw_ - 1,
+                           "reward margin: ─ train • eval", m, 2, 0);
+                draw_chart(app, y + mh, x + lw_ + 1, loss_h - mh, w - lw_ - 1,
+                           "reward accuracy: ─ train • eval", a2, 2, 0);
+            }
+            if (small_h >= 4 && dpo && lw_ == w) {
+                /* too narrow to put them beside the loss: they take lr's and grad's place */
+                struct tui_series m[2] = {{r->margin_pts, r->n_margin, 2, 0},
+                                          {r->emargin_pts, r->n_emargin, 3, 1}};
+                struct tui_series a2[2] = {{r->acc_pts, r->n_acc, 5, 0},
+                                           {r->eacc_pts, r->n_eacc, 3, 1}};
+                int half = w / 2;
+                draw_chart(app, y + loss_h, x, small_h, half - 1, "reward margin:", m, 2, 0);
+                draw_chart(app, y + loss_h, x + half, small_h, w - half, "reward accuracy:",
+                           a2, 2, 0);
+            } else if (small_h >= 4) {
                 struct tui_series s2[2] = {{r->lr_pts, r->n_lr, 5, 0},
                                            {r->gnorm_pts, r->n_gnorm, 4, 0}};
                 /* lr and grad norm differ by orders of magnitude: one chart each side */
@@ -588,7 +679,17 @@ static void resume(struct tui_app *app, struct tui_job *j)
     if (tui_job_worker_path(self, sizeof self) != 0)
         return;
     char *dir = bz_strdup(j->run.dir);
-    char *argv[] = {self, "train", "--json", "--resume", dir, NULL};
+    char *argv[] = {self, "train", "--json", "--resume", dir, NULL, NULL, NULL};
+    if (j->run.is_recipe) {
+        /* the same command again: finished stages are skipped, the started one resumes */
+        if (!j->run.recipe_file) {
+            tui_data_msg(&app->data, 1, "%s: its events name no recipe file", j->run.name);
+            free(dir);
+            return;
+        }
+        argv[3] = "--recipe", argv[4] = j->run.recipe_file;
+        argv[5] = "--out", argv[6] = dir;
+    }
     if (!tui_jobs_start(&app->jobs, argv, dir, &err))
         tui_data_msg(&app->data, 1, "%s", err.msg);
     else
