@@ -15,6 +15,7 @@
 #include "core/optim.h"
 #include "core/checkpoint.h"
 #include "core/train.h"
+#include "core/dpo.h"
 #include "core/pool.h"
 #include "core/lora.h"
 #include "core/kernels.h"

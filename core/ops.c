@@ -638,8 +638,9 @@ size_t core_ops_masked_head_scratch(const struct core_tensor *w, int C, int V, i
 struct head_job {
     float *logits;
     const int *rows, *targets;
-    int V, backward;
+    int V, backward, T;
     float dscale;
+    const float *row_scale; /* per batch row (position / T), or NULL: dscale */
     double *loss;
 };
 
@@ -658,10 +659,11 @@ static void head_rows(void *ctx, int64_t b, int64_t e, int tid)
         float inv = 1.0f / sum_f(l, V);
         j->loss[i] = -log((double)l[tgt] * inv);
         if (j->backward) {
-            float sc = inv * j->dscale;
+            float ds = j->row_scale ? j->row_scale[j->rows[i] / j->T] : j->dscale;
+            float sc = inv * ds;
             for (int k = 0; k < V; k++)
                 l[k] *= sc;
-            l[tgt] -= j->dscale;
+            l[tgt] -= ds;
         }
     }
 }
@@ -669,6 +671,15 @@ static void head_rows(void *ctx, int64_t b, int64_t e, int tid)
 double core_ops_masked_head(const float *x, const struct core_tensor *w, const int *targets,
                             int N, int C, int V, float dscale, float *dx, float *dw,
                             int chunk, float *scratch, int *count)
+{
+    return core_ops_masked_head_rows(x, w, targets, N, C, V, N, NULL, dscale, NULL, dx, dw,
+                                     chunk, scratch, count);
+}
+
+double core_ops_masked_head_rows(const float *x, const struct core_tensor *w,
+                                 const int *targets, int N, int C, int V, int T,
+                                 const float *row_scale, float dscale, double *row_loss,
+                                 float *dx, float *dw, int chunk, float *scratch, int *count)
 {
     float *xc = scratch, *logits = xc + (size_t)chunk * C;
     float *dxc = logits + (size_t)chunk * V, *lin = dxc + (size_t)chunk * C;
@@ -689,13 +700,17 @@ double core_ops_masked_head(const float *x, const struct core_tensor *w, const i
             break;
         core_ops_linear_forward(logits, xc, w, m, C, V, 0, lin);
         struct head_job hj = {.logits = logits, .rows = rows, .targets = targets, .V = V,
-                              .dscale = dscale, .backward = dx != NULL, .loss = rowloss};
+                              .T = T, .dscale = dscale, .row_scale = row_scale,
+                              .backward = dx != NULL, .loss = rowloss};
         if (ops_pool && m > 1)
             core_pool_for(ops_pool, m, 1, head_rows, &hj);
         else
             head_rows(&hj, 0, m, 0);
-        for (int i = 0; i < m; i++)
+        for (int i = 0; i < m; i++) {
             total += rowloss[i];
+            if (row_loss)
+                row_loss[rows[i] / T] += rowloss[i];
+        }
         cnt += m;
         if (dx) {
             memset(dxc, 0, sizeof(float) * (size_t)m * C);

@@ -114,6 +114,14 @@ void core_ops_crossentropy_backward(float *dlogits, const float *dlosses, const 
 double core_ops_masked_head(const float *x, const struct core_tensor *w, const int *targets,
                             int N, int C, int V, float dscale, float *dx, float *dw,
                             int chunk, float *scratch, int *count);
+/* The same with the rows grouped by T (batch row b = n / T): the backward's dloss of
+ * a counted row n is row_scale[n / T] (row_scale NULL: dscale for every row), and
+ * row_loss (N / T doubles, may be NULL) gets each batch row's loss sum added. With
+ * row_scale NULL and T = N it computes exactly what core_ops_masked_head does. */
+double core_ops_masked_head_rows(const float *x, const struct core_tensor *w,
+                                 const int *targets, int N, int C, int V, int T,
+                                 const float *row_scale, float dscale, double *row_loss,
+                                 float *dx, float *dw, int chunk, float *scratch, int *count);
 size_t core_ops_masked_head_scratch(const struct core_tensor *w, int C, int V, int chunk);
 
 /* Dropout mask bit for element i of stream `seed`: 1 keep, 0 drop (counter-based, so

@@ -7,6 +7,11 @@
  * disagree. Backward walks the layers in reverse with one residual-stream gradient
  * (dres) that each block adds into, and scratch gradients reused across layers.
  *
+ * core_train_step is forward + head + backward in one call; core_train_forward and
+ * core_train_backward split it at the head for losses that weigh each row by a number
+ * known only after the forward (DPO): the backward recomputes the head's chunk with
+ * the per-row weights and reuses every other activation.
+ *
  * Left out: activation checkpointing, fused kernels, sequence parallelism.
  */
 #include "core/train.h"
@@ -43,6 +48,9 @@ struct tr_priv {
     float *cos_t, *sin_t;
     double timers[CORE_TRAIN_T_COUNT];
     int T; /* time steps of the current batch */
+    int fwd_train;       /* the activations are from core_train_forward(train = 1) */
+    float fwd_pd;        /* its dropout probability and mask seed */
+    uint64_t fwd_seed;
 };
 
 static const char *lin_name[NLIN] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -557,9 +565,9 @@ static int lin_bwd(struct core_train *t, int l, int k, float *dx, const float *d
     return 0;
 }
 
-int core_train_step(struct core_train *t, const struct core_train_batch *b, int backward,
-                    float dscale, uint64_t dropout_seed, double *loss_sum, int *count,
-                    struct bz_err *err)
+/* Forward through the final norm (p->xf), activations kept for backward. */
+static int step_forward(struct core_train *t, const struct core_train_batch *b, float pd,
+                        uint64_t dropout_seed, struct bz_err *err)
 {
     struct tr_priv *p = t->priv;
     int B = t->B, T = b->T > 0 ? b->T : t->T, C = t->C, N = B * T, rc = 0;
@@ -567,8 +575,8 @@ int core_train_step(struct core_train *t, const struct core_train_batch *b, int 
         return bz_errf(err, BZ_EINVAL, "batch length %d is longer than the trainer's %d", T,
                        t->T);
     p->T = T;
+    p->fwd_train = 0;
     float eps = t->model->cfg.norm_eps > 0 ? t->model->cfg.norm_eps : 1e-5f;
-    float pd = backward ? t->opts.dropout : 0.0f;
     int mode = t->model->cfg.rope_mode;
     memset(p->timers, 0, sizeof p->timers);
     for (int i = 0; i < N; i++) {
@@ -637,19 +645,20 @@ int core_train_step(struct core_train *t, const struct core_train_batch *b, int 
     }
     TIME(CORE_TRAIN_T_NORM,
          core_ops_rmsnorm_forward(p->xf, p->rstdf, p->x_final, p->out_norm, N, C, eps));
-    int chunk = t->opts.head_chunk > 0 ? t->opts.head_chunk : 256;
-    memset(p->dxn, 0, sizeof(float) * (size_t)N * C);
-    double loss = 0;
-    int cnt = 0;
-    TIME(CORE_TRAIN_T_HEAD,
-         loss = core_ops_masked_head(p->xf, p->out, b->targets, N, C, t->V, dscale,
-                                     backward ? p->dxn : NULL, t->opts.full ? p->dout : NULL,
-                                     chunk, p->head, &cnt));
-    *loss_sum = loss, *count = cnt;
-    if (!backward)
-        return 0;
+    return 0;
+lin_fail:
+    return bz_errf(err, rc, "a weight's stored type cannot be dequantized (%s)",
+                   bz_strerror(rc));
+}
 
-    /* ---- backward */
+/* Backward from p->dxn (the gradient at the final norm's output, filled by the head)
+ * through every layer into grads. */
+static int step_backward(struct core_train *t, const struct core_train_batch *b, float pd,
+                         uint64_t dropout_seed, struct bz_err *err)
+{
+    struct tr_priv *p = t->priv;
+    int B = t->B, T = p->T, C = t->C, N = B * T, rc = 0;
+    int mode = t->model->cfg.rope_mode;
     memset(p->dres, 0, sizeof(float) * (size_t)N * C);
     TIME(CORE_TRAIN_T_NORM,
          core_ops_rmsnorm_backward(p->dres, t->opts.full ? p->dout_norm : NULL, p->dxn,
@@ -707,6 +716,72 @@ int core_train_step(struct core_train *t, const struct core_train_batch *b, int 
 lin_fail:
     return bz_errf(err, rc, "a weight's stored type cannot be dequantized (%s)",
                    bz_strerror(rc));
+}
+
+static int head_chunk(const struct core_train *t)
+{
+    return t->opts.head_chunk > 0 ? t->opts.head_chunk : 256;
+}
+
+int core_train_step(struct core_train *t, const struct core_train_batch *b, int backward,
+                    float dscale, uint64_t dropout_seed, double *loss_sum, int *count,
+                    struct bz_err *err)
+{
+    struct tr_priv *p = t->priv;
+    float pd = backward ? t->opts.dropout : 0.0f;
+    int rc = step_forward(t, b, pd, dropout_seed, err);
+    if (rc)
+        return rc;
+    int N = t->B * p->T, C = t->C;
+    memset(p->dxn, 0, sizeof(float) * (size_t)N * C);
+    double loss = 0;
+    int cnt = 0;
+    TIME(CORE_TRAIN_T_HEAD,
+         loss = core_ops_masked_head(p->xf, p->out, b->targets, N, C, t->V, dscale,
+                                     backward ? p->dxn : NULL, t->opts.full ? p->dout : NULL,
+                                     head_chunk(t), p->head, &cnt));
+    *loss_sum = loss, *count = cnt;
+    if (!backward)
+        return 0;
+    return step_backward(t, b, pd, dropout_seed, err);
+}
+
+int core_train_forward(struct core_train *t, const struct core_train_batch *b, int train,
+                       uint64_t dropout_seed, double *row_loss, double *loss_sum, int *count,
+                       struct bz_err *err)
+{
+    struct tr_priv *p = t->priv;
+    float pd = train ? t->opts.dropout : 0.0f;
+    int rc = step_forward(t, b, pd, dropout_seed, err);
+    if (rc)
+        return rc;
+    int N = t->B * p->T, C = t->C, cnt = 0;
+    double loss = 0;
+    memset(row_loss, 0, sizeof(double) * (size_t)t->B);
+    TIME(CORE_TRAIN_T_HEAD,
+         loss = core_ops_masked_head_rows(p->xf, p->out, b->targets, N, C, t->V, p->T, NULL,
+                                          0.0f, row_loss, NULL, NULL, head_chunk(t), p->head,
+                                          &cnt));
+    *loss_sum = loss, *count = cnt;
+    p->fwd_train = train, p->fwd_pd = pd, p->fwd_seed = dropout_seed;
+    return 0;
+}
+
+int core_train_backward(struct core_train *t, const struct core_train_batch *b,
+                        const float *row_scale, struct bz_err *err)
+{
+    struct tr_priv *p = t->priv;
+    if (!p->fwd_train)
+        return bz_errf(err, BZ_EINVAL, "train backward: the last forward was not a training "
+                       "forward (core_train_forward with train = 1)");
+    p->fwd_train = 0;
+    int N = t->B * p->T, C = t->C, cnt = 0;
+    memset(p->dxn, 0, sizeof(float) * (size_t)N * C);
+    TIME(CORE_TRAIN_T_HEAD,
+         core_ops_masked_head_rows(p->xf, p->out, b->targets, N, C, t->V, p->T, row_scale,
+                                   0.0f, NULL, p->dxn, t->opts.full ? p->dout : NULL,
+                                   head_chunk(t), p->head, &cnt));
+    return step_backward(t, b, p->fwd_pd, p->fwd_seed, err);
 }
 
 static void point_f32(struct core_tensor *dst, const float *data)

@@ -10,8 +10,12 @@
  * weights stay frozen in whatever type they are stored (quantized ones dequantized by
  * tile); in full mode every weight is copied to F32 in the params slab.
  *
+ * The step also splits into forward and backward at the output head, so a loss that
+ * weighs each row after seeing the forward (DPO, core/dpo.h) costs one forward and one
+ * backward.
+ *
  * Left out: activation recomputation (everything the backward needs is kept), mixed
- * precision, DPO.
+ * precision.
  */
 #ifndef CORE_TRAIN_H
 #define CORE_TRAIN_H
@@ -85,6 +89,20 @@ void core_train_zero_grad(struct core_train *t);
 int core_train_step(struct core_train *t, const struct core_train_batch *b, int backward,
                     float dscale, uint64_t dropout_seed, double *loss_sum, int *count,
                     struct bz_err *err);
+
+/* The step split at the output head, for losses whose per-row weight depends on the
+ * forward's result (DPO). core_train_forward runs the forward (dropout on when train,
+ * masks keyed by dropout_seed), keeps the activations, and sets row_loss[b] (t->B
+ * doubles) to the sum of the token losses of batch row b, *loss_sum their total and
+ * *count the tokens with loss. core_train_backward, called next with the same batch
+ * after a train forward, adds to grads the gradient of sum_b row_scale[b] * row_loss[b]
+ * (one head recomputation, no second forward). With every row_scale equal to dscale
+ * the gradient is what core_train_step gives (up to float summation order). */
+int core_train_forward(struct core_train *t, const struct core_train_batch *b, int train,
+                       uint64_t dropout_seed, double *row_loss, double *loss_sum, int *count,
+                       struct bz_err *err);
+int core_train_backward(struct core_train *t, const struct core_train_batch *b,
+                        const float *row_scale, struct bz_err *err);
 
 /* Full mode: tensors is a copy of model->tensors ([n_tensors]); every trained tensor
  * in it is re-pointed at the trainer's F32 weights (type F32; borrowed, valid while t

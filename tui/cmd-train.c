@@ -1,7 +1,8 @@
 /*
  * cmd-train.c: `bezoar train`, the training worker: LoRA (or --full) supervised
- * fine-tuning on a dataset's pairs, with events as JSON lines, checkpoints, resume
- * and adapter export (PEFT directory + llama.cpp GGUF).
+ * fine-tuning on a dataset's pairs, or DPO on its preference pairs (--method dpo),
+ * with events as JSON lines, checkpoints, resume and adapter export (PEFT directory +
+ * llama.cpp GGUF); --init-adapter continues from an earlier run's adapter.
  *
  * Key idea: everything random is a pure function of (seed, counter): the data order
  * of epoch E, the dropout masks of micro-batch M, the adapter's initial A. A
@@ -13,9 +14,17 @@
  * and edits apply), rendered by the chat template into ids and an assistant mask,
  * truncated to --seq; a held-out split for eval loss; micro-batches by length
  * bucketing (sorted windows of 64 batches), each padded to its own longest row;
- * --pack puts several examples in a row, each in its own attention segment.
+ * --pack puts several examples in a row, each in its own attention segment. A
+ * preference pair trains SFT on prompt + chosen.
  *
- * Left out: DPO.
+ * DPO: each usable pair (both sides non-empty and different; the others are counted
+ * and reported) becomes two examples, prompt + chosen and prompt + rejected, batched
+ * as two rows of one micro-batch (--batch counts pairs). The reference log-probs are
+ * computed once, before step 1, with the starting parameters (base, or base + the
+ * --init-adapter) and the same weights in memory, and kept in RUN/reference.bin so a
+ * resumed run uses the same numbers. The split is over pairs.
+ *
+ * Left out: packing for DPO, full-weight DPO, per-layer adapter ranks.
  */
 #include "tui/tui.h"
 
@@ -30,7 +39,7 @@
 #include "core/core.h"
 #include "dataset/dataset.h"
 
-BZ_CMD("train", tui_cmd_train, "LoRA (or full) fine-tuning on a dataset's accepted pairs");
+BZ_CMD("train", tui_cmd_train, "LoRA (or full) fine-tuning or DPO on a dataset's accepted pairs");
 
 static const char usage[] =
     "usage: bezoar train -m MODEL --data DATASET --out runs/NAME [options]\n"
@@ -45,6 +54,12 @@ static const char usage[] =
     "  --epochs E (1) | --max-steps N    --batch B (4) --grad-accum G (1) --seq S (512)\n"
     "  --eval-split F (0.05) --eval-every N (50) --save-every N (100) --keep K (3)\n"
     "  --pack             several examples per row (attention kept within each)\n"
+    "  --method sft|dpo   supervised (default) or DPO on preference pairs (prompt +\n"
+    "                     chosen / rejected); DPO: --batch counts pairs, dropout 0 unless\n"
+    "                     --dropout is given\n"
+    "  --beta B (0.1) --label-smoothing EPS (0)   DPO loss\n"
+    "  --init-adapter DIR start from an earlier run's adapter (RUN, RUN/adapter or\n"
+    "                     adapter.gguf); rank, alpha and targets come from it\n"
     "  --seed S (1) --threads N (all CPUs) --json --quiet\n"
     "Events go to RUN/events.jsonl (and stdout with --json). A file RUN/SAVE_NOW or\n"
     "SIGTERM writes a checkpoint (SIGTERM then stops); --resume continues from the\n"
@@ -52,10 +67,12 @@ static const char usage[] =
 
 struct targs {
     char *model, *data, *out, *status, *tmpl, *targets, *schedule, *resume;
+    char *method, *init_adapter;
     int rank, rslora, full, epochs, max_steps, batch, accum, seq, eval_every, save_every;
     int keep, threads, json, quiet, warmup, max_bad, pack;
-    float alpha, dropout, lr, wd, clip, min_lr, eval_split;
+    float alpha, dropout, lr, wd, clip, min_lr, eval_split, beta, label_smoothing;
     long long seed;
+    uint64_t given; /* bit k: opts[k] was on the command line */
 };
 
 /* ---------------------------------------------------------------- options */
@@ -86,7 +103,20 @@ static const struct opt opts[] = {
     O("--weight-decay", OPT_FLOAT, wd, 1), O("--clip", OPT_FLOAT, clip, 1),
     O("--min-lr-ratio", OPT_FLOAT, min_lr, 1), O("--eval-split", OPT_FLOAT, eval_split, 1),
     O("--seed", OPT_LL, seed, 1),         O("--pack", OPT_FLAG, pack, 1),
+    O("--method", OPT_STR, method, 1),    O("--init-adapter", OPT_STR, init_adapter, 1),
+    O("--beta", OPT_FLOAT, beta, 1),      O("--label-smoothing", OPT_FLOAT, label_smoothing, 1),
 };
+
+/* Whether option NAME was given on the command line. */
+_Static_assert(BZ_ARRAY_SIZE(opts) <= 64, "targs.given holds one bit per option");
+
+static int given(const struct targs *a, const char *name)
+{
+    for (size_t k = 0; k < BZ_ARRAY_SIZE(opts); k++)
+        if (!strcmp(opts[k].name, name))
+            return (a->given >> k) & 1;
+    return 0;
+}
 
 static void args_default(struct targs *a)
 {
@@ -94,7 +124,8 @@ static void args_default(struct targs *a)
                         .schedule = bz_strdup("cosine"), .rank = 16, .epochs = 1, .batch = 4,
                         .accum = 1, .seq = 512, .eval_every = 50, .save_every = 100,
                         .keep = 3, .max_bad = 5, .alpha = 16, .dropout = 0.05f, .lr = 2e-4f,
-                        .clip = 1.0f, .eval_split = 0.05f, .seed = 1};
+                        .clip = 1.0f, .eval_split = 0.05f, .seed = 1,
+                        .method = bz_strdup("sft"), .beta = 0.1f};
 }
 
 static void args_free(struct targs *a)
@@ -147,6 +178,7 @@ static int parse_args(struct targs *a, int argc, char **argv)
                 o = &opts[k];
         if (!o)
             return tui_cmd_fail(TUI_EXIT_USAGE, "train: unknown option '%s' (see -h)", argv[i]);
+        a->given |= 1ull << (o - opts);
         if (o->kind == OPT_FLAG) {
             *(int *)((char *)a + o->off) = 1;
             continue;
@@ -367,6 +399,10 @@ struct data {
     int truncated, no_loss, skipped_bad;
     int *row_ex, *row_off, *row_len, *row_loss, n_rows; /* row r: row_ex[row_off[r]..r+1) */
     int *train_rows, n_train_rows, *eval_rows, n_eval_rows;
+    /* DPO: examples 2p and 2p+1 are pair p's chosen and rejected; train/eval hold pair
+     * ids and row p is pair p; ref[x]: reference log-prob of example x's answer */
+    int dpo, n_pairs, skipped_empty, skipped_same, not_pairs;
+    double *ref;
 };
 
 static void data_free(struct data *d)
@@ -375,7 +411,7 @@ static void data_free(struct data *d)
         free(d->ex[i].ids), free(d->ex[i].mask);
     free(d->ex), free(d->train), free(d->eval);
     free(d->row_ex), free(d->row_off), free(d->row_len), free(d->row_loss);
-    free(d->train_rows), free(d->eval_rows);
+    free(d->train_rows), free(d->eval_rows), free(d->ref);
 }
 
 static int cmp_ex_len_desc(const void *x, const void *y, void *ctx)
@@ -434,6 +470,105 @@ static void build_rows(struct data *d, const int *ids, int n, int seq, int pack,
     free(order), free(fill), free(first), free(of);
 }
 
+/* DPO rows: row p is pair p (examples 2p, 2p+1), one row per pair id in ids. */
+static void build_pair_rows(struct data *d, const int *ids, int n, int **out, int *n_out)
+{
+    int base = d->n_rows, nex = d->n_rows ? d->row_off[d->n_rows] : 0;
+    d->row_off = bz_realloc(d->row_off, sizeof(int) * (size_t)(base + n + 1));
+    d->row_len = bz_realloc(d->row_len, sizeof(int) * (size_t)(base + n + 1));
+    d->row_loss = bz_realloc(d->row_loss, sizeof(int) * (size_t)(base + n + 1));
+    d->row_ex = bz_realloc(d->row_ex, sizeof(int) * (size_t)(nex + 2 * n + 1));
+    *out = bz_malloc(sizeof(int) * (size_t)(n ? n : 1));
+    for (int i = 0; i < n; i++) {
+        const struct example *c = &d->ex[2 * ids[i]], *r = &d->ex[2 * ids[i] + 1];
+        int row = base + i;
+        d->row_off[row] = nex + 2 * i;
+        d->row_ex[nex + 2 * i] = 2 * ids[i], d->row_ex[nex + 2 * i + 1] = 2 * ids[i] + 1;
+        d->row_len[row] = BZ_MAX(c->n, r->n) - 1;
+        d->row_loss[row] = c->loss + r->loss;
+        (*out)[i] = row;
+    }
+    d->row_off[base + n] = nex + 2 * n;
+    d->n_rows = base + n;
+    *n_out = n;
+}
+
+/* Render prompt turns + answer into an example (ids truncated to seq + 1). Returns 0
+ * with x->loss == 0 when the answer has no token left, or a render error. */
+static int render(struct example *x, const struct ds_record *r, const char *answer,
+                  const struct core_vocab *vocab, int tmpl, int seq, int *truncated,
+                  struct bz_err *err)
+{
+    struct core_chat_msg msgs[64];
+    int nm = 0;
+    for (int k = 0; k < r->n_msgs && nm < 63; k++)
+        msgs[nm++] = (struct core_chat_msg){r->msgs[k].role, r->msgs[k].content,
+                                            strlen(r->msgs[k].content)};
+    if (answer && nm < 64)
+        msgs[nm++] = (struct core_chat_msg){CORE_ROLE_ASSISTANT, answer, strlen(answer)};
+    struct core_template_out out;
+    core_template_out_init(&out);
+    memset(x, 0, sizeof *x);
+    int rc = core_template_render(vocab, tmpl, msgs, (size_t)nm, 0, &out, err);
+    if (!rc) {
+        int n = (int)out.ids.n;
+        if (n > seq + 1)
+            n = seq + 1, (*truncated)++;
+        int loss = 0;
+        for (int k = 1; k < n; k++)
+            loss += out.mask[k] != 0;
+        if (loss) {
+            x->ids = bz_malloc(sizeof(int32_t) * (size_t)n);
+            x->mask = bz_malloc((size_t)n);
+            memcpy(x->ids, out.ids.p, sizeof(int32_t) * (size_t)n);
+            memcpy(x->mask, out.mask, (size_t)n);
+            x->n = n, x->loss = loss;
+        }
+    }
+    core_template_out_cleanup(&out);
+    return rc;
+}
+
+static void push_example(struct data *d, int *cap, const struct example *x)
+{
+    if (d->n == *cap) {
+        *cap = *cap ? 2 * *cap : 256;
+        d->ex = bz_realloc(d->ex, sizeof *d->ex * (size_t)*cap);
+    }
+    d->ex[d->n++] = *x;
+}
+
+/* DPO: record r as pair examples 2p, 2p+1, or counted as skipped. */
+static int add_pair(struct data *d, int *cap, const struct ds_record *r,
+                    const struct core_vocab *vocab, int tmpl, int seq, struct bz_err *err)
+{
+    if (!r->chosen && !r->rejected) {
+        d->not_pairs++;
+        return 0;
+    }
+    int why = core_dpo_pair_check(r->chosen, r->rejected);
+    if (why) {
+        (*(why == CORE_DPO_SKIP_SAME ? &d->skipped_same : &d->skipped_empty))++;
+        return 0;
+    }
+    struct example c = {0}, x = {0};
+    int tr = 0;
+    int rc = render(&c, r, r->chosen, vocab, tmpl, seq, &tr, err);
+    if (!rc)
+        rc = render(&x, r, r->rejected, vocab, tmpl, seq, &tr, err);
+    if (!rc && c.loss && x.loss) {
+        push_example(d, cap, &c);
+        push_example(d, cap, &x);
+        d->n_pairs++;
+        d->truncated += tr > 0;
+        return 0;
+    }
+    if (!rc)
+        d->no_loss++;
+    free(c.ids), free(c.mask), free(x.ids), free(x.mask);
+    return rc;
+}
+
 static int load_data(struct data *d, const struct targs *a, const struct core_vocab *vocab,
                      int tmpl, struct events *ev, struct bz_err *err)
 {
@@ -468,41 +603,18 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
             ds_record_cleanup(&r);
             continue;
         }
-        struct core_chat_msg msgs[64];
-        int nm = 0;
-        for (int k = 0; k < r.n_msgs && nm < 63; k++)
-            msgs[nm++] = (struct core_chat_msg){r.msgs[k].role, r.msgs[k].content,
-                                                strlen(r.msgs[k].content)};
-        if (r.chosen && nm < 64)
-            msgs[nm++] = (struct core_chat_msg){CORE_ROLE_ASSISTANT, r.chosen, strlen(r.chosen)};
-        struct core_template_out out;
-        core_template_out_init(&out);
-        rc = core_template_render(vocab, tmpl, msgs, (size_t)nm, 0, &out, &e2);
-        if (rc) {
-            rc = bz_errf(err, rc, "%s:%zu: %s", a->data, r.line, e2.msg);
-        } else {
-            int n = (int)out.ids.n;
-            if (n > a->seq + 1)
-                n = a->seq + 1, d->truncated++;
-            int loss = 0;
-            for (int k = 1; k < n; k++)
-                loss += out.mask[k] != 0;
-            if (loss == 0) {
+        if (d->dpo) {
+            rc = add_pair(d, &cap, &r, vocab, tmpl, a->seq, &e2);
+        } else { /* a preference pair trains on prompt + chosen (HH-style SFT) */
+            struct example x;
+            rc = render(&x, &r, r.chosen, vocab, tmpl, a->seq, &d->truncated, &e2);
+            if (!rc && x.loss)
+                push_example(d, &cap, &x);
+            else if (!rc)
                 d->no_loss++;
-            } else {
-                if (d->n == cap) {
-                    cap = cap ? 2 * cap : 256;
-                    d->ex = bz_realloc(d->ex, sizeof *d->ex * (size_t)cap);
-                }
-                struct example *x = &d->ex[d->n++];
-                x->ids = bz_malloc(sizeof(int32_t) * (size_t)n);
-                x->mask = bz_malloc((size_t)n);
-                memcpy(x->ids, out.ids.p, sizeof(int32_t) * (size_t)n);
-                memcpy(x->mask, out.mask, (size_t)n);
-                x->n = n, x->loss = loss;
-            }
         }
-        core_template_out_cleanup(&out);
+        if (rc)
+            rc = bz_errf(err, rc, "%s:%zu: %s", a->data, r.line, e2.msg);
         ds_record_cleanup(&r);
         if (bz_now() - last > 0.2 || i + 1 == total) {
             last = bz_now();
@@ -517,6 +629,12 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
     ds_close(ds);
     if (rc)
         return rc;
+    if (d->dpo && d->n_pairs == 0)
+        return bz_errf(err, BZ_EEMPTY,
+                       "%s: no usable preference pairs with status '%s' (%zu records: %d not "
+                       "pairs, %d with an empty side, %d with chosen == rejected, %d without "
+                       "answer tokens)", a->data, a->status, cnt.records, d->not_pairs,
+                       d->skipped_empty, d->skipped_same, d->no_loss);
     if (d->n == 0)
         return bz_errf(err, BZ_EEMPTY,
                        "%s: no usable examples with status '%s' (%zu records: %zu accepted, "
@@ -524,22 +642,33 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
                        "accept some pairs or use --status all", a->data, a->status,
                        cnt.records, cnt.accepted, cnt.pending, cnt.flagged, cnt.rejected,
                        d->no_loss);
-    /* held-out split: a seeded permutation, its head is the eval set */
-    int *perm = bz_malloc(sizeof(int) * (size_t)d->n);
-    for (int i = 0; i < d->n; i++)
+    /* held-out split: a seeded permutation (of pairs for DPO), its head is the eval set */
+    int nu = d->dpo ? d->n_pairs : d->n;
+    int *perm = bz_malloc(sizeof(int) * (size_t)nu);
+    for (int i = 0; i < nu; i++)
         perm[i] = i;
-    shuffle(perm, d->n, mix64((uint64_t)a->seed ^ 0x6576616cull));
-    int ne = (int)lround(a->eval_split * d->n);
-    if (a->eval_split > 0 && ne < 1 && d->n >= 2)
+    shuffle(perm, nu, mix64((uint64_t)a->seed ^ 0x6576616cull));
+    int ne = (int)lround(a->eval_split * nu);
+    if (a->eval_split > 0 && ne < 1 && nu >= 2)
         ne = 1;
-    if (ne >= d->n)
-        ne = d->n - 1;
+    if (ne >= nu)
+        ne = nu - 1;
     d->eval = bz_malloc(sizeof(int) * (size_t)(ne > 0 ? ne : 1));
-    d->train = bz_malloc(sizeof(int) * (size_t)d->n);
-    d->n_eval = ne, d->n_train = d->n - ne;
+    d->train = bz_malloc(sizeof(int) * (size_t)nu);
+    d->n_eval = ne, d->n_train = nu - ne;
     memcpy(d->eval, perm, sizeof(int) * (size_t)ne);
     memcpy(d->train, perm + ne, sizeof(int) * (size_t)d->n_train);
     free(perm);
+    if (d->dpo) {
+        build_pair_rows(d, d->train, d->n_train, &d->train_rows, &d->n_train_rows);
+        build_pair_rows(d, d->eval, d->n_eval, &d->eval_rows, &d->n_eval_rows);
+        if (d->skipped_empty + d->skipped_same + d->not_pairs)
+            fprintf(stderr, "train: %d preference pairs; skipped %d: %d with an empty side, "
+                    "%d with chosen == rejected, %d not preference pairs\n", d->n_pairs,
+                    d->skipped_empty + d->skipped_same + d->not_pairs, d->skipped_empty,
+                    d->skipped_same, d->not_pairs);
+        return 0;
+    }
     build_rows(d, d->train, d->n_train, a->seq, a->pack, &d->train_rows, &d->n_train_rows);
     build_rows(d, d->eval, d->n_eval, a->seq, 0, &d->eval_rows, &d->n_eval_rows);
     return 0;
@@ -622,6 +751,44 @@ static int fill_batch(struct bbuf *bb, const struct data *d, const int *rows, in
     return loss;
 }
 
+/* DPO: a batch of pair rows (B of them, -1 empty) as 2B trainer rows, chosen at 2k and
+ * rejected at 2k+1, each one sequence padded to the longest; the pairs' examples go to
+ * ex_ids (2 per pair, in batch order). Returns the number of pairs; *ntok the
+ * non-padding tokens, *nloss the tokens with loss. */
+static int fill_pairs(struct bbuf *bb, const struct data *d, const int *rows, int B,
+                      struct core_train_batch *out, int *ex_ids, int *ntok, int *nloss)
+{
+    int np = 0, T = 1;
+    for (int k = 0; k < B; k++)
+        if (rows[k] >= 0) {
+            T = BZ_MAX(T, d->row_len[rows[k]]);
+            ex_ids[2 * np] = d->row_ex[d->row_off[rows[k]]];
+            ex_ids[2 * np + 1] = d->row_ex[d->row_off[rows[k]] + 1];
+            np++;
+        }
+    *ntok = 0, *nloss = 0;
+    for (int k = 0; k < 2 * B; k++) {
+        int t = 0;
+        if (k < 2 * np) {
+            const struct example *x = &d->ex[ex_ids[k]];
+            for (; t < x->n - 1; t++) {
+                int i = k * T + t;
+                bb->pos[i] = t, bb->seg[i] = 0, bb->tok[i] = x->ids[t];
+                bb->tgt[i] = x->mask[t + 1] ? x->ids[t + 1] : -1;
+                *nloss += bb->tgt[i] >= 0;
+            }
+        }
+        *ntok += t;
+        for (int p = 0; t < T; t++, p++) {
+            int i = k * T + t;
+            bb->pos[i] = p, bb->seg[i] = 1, bb->tok[i] = 0, bb->tgt[i] = -1;
+        }
+    }
+    *out = (struct core_train_batch){.T = T, .tokens = bb->tok, .targets = bb->tgt,
+                                     .pos = bb->pos, .seg = bb->seg};
+    return np;
+}
+
 /* ---------------------------------------------------------------- signals */
 
 static volatile sig_atomic_t got_term;
@@ -646,6 +813,8 @@ struct run {
     struct core_vocab *own_vocab; /* loaded here when the model came without one */
     int tmpl;
     unsigned targets;
+    int dpo;
+    struct core_lora init; /* --init-adapter, loaded; pairs NULL when none */
 };
 
 static double eval_loss(struct run *r, struct bz_err *err, int *rc)
@@ -666,6 +835,101 @@ static double eval_loss(struct run *r, struct bz_err *err, int *rc)
         sum += s, cnt += c;
     }
     return cnt ? sum / cnt : NAN;
+}
+
+/* DPO over the held-out pairs: loss, rewards, accuracy (means). */
+static int eval_dpo(struct run *r, struct core_dpo_stats *s, struct bz_err *err)
+{
+    int B = r->a.batch, ids[256], ex[512];
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < r->d.n_eval_rows; i += B) {
+        for (int k = 0; k < B; k++)
+            ids[k] = i + k < r->d.n_eval_rows ? r->d.eval_rows[i + k] : -1;
+        struct core_train_batch b;
+        int ntok, nloss;
+        int np = fill_pairs(&r->bb, &r->d, ids, B, &b, ex, &ntok, &nloss);
+        double ref[512];
+        for (int k = 0; k < 2 * np; k++)
+            ref[k] = r->d.ref[ex[k]];
+        int rc = core_dpo_step(r->t, &b, np, ref, r->a.beta, r->a.label_smoothing, 0, 0, 0,
+                               NULL, s, NULL, err);
+        if (rc)
+            return rc;
+    }
+    core_dpo_stats_mean(s);
+    return 0;
+}
+
+/* RUN/reference.bin: "BZDPOREF", u64 examples, u64 hash of their tokens and masks, then
+ * one double per example (the reference log-prob of its answer). */
+static uint64_t data_hash(const struct data *d)
+{
+    uint64_t h = 0x7265666572656e63ull;
+    for (int i = 0; i < d->n; i++) {
+        h = mix64(h ^ bz_hash64(d->ex[i].ids, sizeof(int32_t) * (size_t)d->ex[i].n));
+        h = mix64(h ^ bz_hash64(d->ex[i].mask, (size_t)d->ex[i].n));
+    }
+    return h;
+}
+
+/* The reference log-probs: computed with the starting parameters (dropout off) over
+ * every pair and saved, or, when resuming, read back and checked against the data. */
+static int reference(struct run *r, int resuming, struct bz_err *err)
+{
+    struct data *d = &r->d;
+    char *path = bz_path_join(r->a.out, "reference.bin");
+    size_t len = 24 + sizeof(double) * (size_t)d->n;
+    char *buf = NULL;
+    uint64_t hdr[2] = {(uint64_t)d->n, data_hash(d)};
+    int rc = 0;
+    d->ref = bz_malloc(sizeof(double) * (size_t)(d->n ? d->n : 1));
+    if (resuming) {
+        size_t n;
+        if ((rc = bz_read_file(path, &buf, &n, err)))
+            goto out;
+        uint64_t got[2] = {0, 0};
+        if (n >= 24)
+            memcpy(got, buf + 8, 16);
+        if (n != len || memcmp(buf, "BZDPOREF", 8) || got[0] != hdr[0] || got[1] != hdr[1]) {
+            rc = bz_errf(err, BZ_EFORMAT, "%s: made for other data (%llu answers, expected "
+                         "%d, or different tokens)", path, (unsigned long long)got[0], d->n);
+            goto out;
+        }
+        memcpy(d->ref, buf + 24, sizeof(double) * (size_t)d->n);
+        goto out;
+    }
+    int B = r->a.batch, ids[256], ex[512];
+    double row_loss[512], last = 0;
+    for (int i = 0; i < d->n_rows; i += B) {
+        for (int k = 0; k < B; k++)
+            ids[k] = i + k < d->n_rows ? i + k : -1;
+        struct core_train_batch b;
+        int ntok, nloss, c;
+        double sum;
+        int np = fill_pairs(&r->bb, d, ids, B, &b, ex, &ntok, &nloss);
+        if ((rc = core_train_forward(r->t, &b, 0, 0, row_loss, &sum, &c, err)))
+            goto out;
+        for (int k = 0; k < 2 * np; k++)
+            d->ref[ex[k]] = -row_loss[k];
+        if (bz_now() - last > 0.2 || i + B >= d->n_rows) {
+            last = bz_now();
+            struct bz_buf e;
+            bz_buf_init(&e);
+            bz_buf_printf(&e, "{\"event\":\"progress\",\"phase\":\"reference\",\"done\":%d,"
+                              "\"total\":%d}", BZ_MIN(i + B, d->n_rows), d->n_rows);
+            emit(&r->ev, &e);
+            bz_buf_cleanup(&e);
+        }
+    }
+    buf = bz_malloc(len);
+    memcpy(buf, "BZDPOREF", 8);
+    memcpy(buf + 8, hdr, 16);
+    memcpy(buf + 24, d->ref, sizeof(double) * (size_t)d->n);
+    rc = bz_write_atomic(path, buf, len, err);
+out:
+    free(buf);
+    free(path);
+    return rc;
 }
 
 static int save_checkpoint(struct run *r, const struct core_checkpoint_state *st,
@@ -719,6 +983,123 @@ static int export_full(struct run *r, char **where, struct bz_err *err)
     else
         *where = path;
     return rc;
+}
+
+/* The "eval" event of step: loss on the held-out examples (SFT) or pairs (DPO, with
+ * reward_accuracy and reward_margin). */
+static int emit_eval(struct run *r, int64_t step, double *loss, struct bz_err *err)
+{
+    struct bz_buf b;
+    struct core_dpo_stats s;
+    int rc = 0;
+    if (r->dpo) {
+        if ((rc = eval_dpo(r, &s, err)))
+            return rc;
+        *loss = s.loss;
+    } else {
+        *loss = eval_loss(r, err, &rc);
+        if (rc)
+            return rc;
+    }
+    bz_buf_init(&b);
+    bz_buf_printf(&b, "{\"event\":\"eval\",\"step\":%lld,\"loss\":%.6f", (long long)step,
+                  *loss);
+    if (r->dpo)
+        bz_buf_printf(&b, ",\"reward_accuracy\":%.6f,\"reward_margin\":%.6f,"
+                          "\"rewards_chosen\":%.6f,\"rewards_rejected\":%.6f",
+                      s.reward_accuracy, s.reward_margin, s.rewards_chosen, s.rewards_rejected);
+    bz_buf_putc(&b, '}');
+    emit(&r->ev, &b);
+    bz_buf_cleanup(&b);
+    return 0;
+}
+
+static void targets_str(unsigned mask, char *dst, size_t n)
+{
+    size_t at = 0;
+    dst[0] = 0;
+    for (int k = 0; k < CORE_LORA_NTARGETS; k++)
+        if (mask & (1u << k))
+            at += (size_t)snprintf(dst + at, n - at, "%s%s", at ? "," : "",
+                                   core_lora_hf_name(k));
+    for (char *c = dst; (c = strstr(c, "_proj"));) /* q_proj -> q, as --targets takes */
+        memmove(c, c + 5, strlen(c + 5) + 1);
+}
+
+/* --init-adapter: load it for this model (a different base is refused by shape), take
+ * its rank, alpha, targets and rsLoRA, refusing explicit options that disagree. PATH
+ * may be a PEFT dir, its safetensors, an adapter GGUF, or a run dir (RUN/adapter). */
+static int load_init_adapter(struct run *r, struct bz_err *err)
+{
+    const char *path = r->a.init_adapter;
+    char *sub = bz_path_join(path, "adapter");
+    char *cfg = bz_path_join(sub, "adapter_config.json");
+    struct stat sb;
+    if (!stat(cfg, &sb))
+        path = sub;
+    int rc = core_lora_load(&r->init, r->model, path, err);
+    free(cfg);
+    if (rc) {
+        free(sub);
+        return rc;
+    }
+    struct core_lora *l = &r->init;
+    const struct core_lora_pair *p0 = NULL;
+    for (int i = 0; i < l->n_layers * CORE_LORA_NTARGETS; i++) {
+        const struct core_lora_pair *pr = &l->pairs[i];
+        int want = (l->targets >> (i % CORE_LORA_NTARGETS)) & 1;
+        if (!p0 && pr->a)
+            p0 = pr;
+        if (want != (pr->a != NULL) || (pr->a && (pr->r != l->rank || pr->scale != p0->scale)))
+            rc = bz_errf(err, BZ_EUNSUPPORTED, "%s: the adapter's rank, scale or targets differ "
+                         "between layers (layer %d, %s): training needs one of each", path,
+                         i / CORE_LORA_NTARGETS, core_lora_hf_name(i % CORE_LORA_NTARGETS));
+        if (rc)
+            break;
+    }
+    if (!rc && !p0)
+        rc = bz_errf(err, BZ_EFORMAT, "%s: the adapter adapts nothing", path);
+    int rslora = p0 && fabsf(p0->scale - l->alpha / (float)l->rank) > 1e-6f * p0->scale;
+    char have[64], want[64];
+    targets_str(l->targets, have, sizeof have);
+    unsigned tm = 0;
+    if (!rc && given(&r->a, "--rank") && r->a.rank != l->rank)
+        rc = bz_errf(err, BZ_EUSAGE, "--rank %d disagrees with the adapter's rank %d (%s)",
+                     r->a.rank, l->rank, path);
+    if (!rc && given(&r->a, "--alpha") && r->a.alpha != l->alpha)
+        rc = bz_errf(err, BZ_EUSAGE, "--alpha %g disagrees with the adapter's alpha %g (%s)",
+                     r->a.alpha, l->alpha, path);
+    if (!rc && given(&r->a, "--targets") && !parse_targets(r->a.targets, &tm) &&
+        tm != l->targets) {
+        targets_str(tm, want, sizeof want);
+        rc = bz_errf(err, BZ_EUSAGE, "--targets %s disagrees with the adapter's targets %s (%s)",
+                     want, have, path);
+    }
+    if (!rc && given(&r->a, "--rslora") && !rslora)
+        rc = bz_errf(err, BZ_EUSAGE, "--rslora disagrees with the adapter's scale alpha/rank "
+                     "(%s)", path);
+    free(sub);
+    if (rc)
+        return rc;
+    r->a.rank = l->rank, r->a.alpha = l->alpha, r->a.rslora = rslora;
+    free(r->a.targets);
+    r->a.targets = bz_strdup(have);
+    r->targets = l->targets;
+    return 0;
+}
+
+/* Copy the starting adapter into the trainer's parameters (shapes checked on load). */
+static void apply_init_adapter(struct run *r)
+{
+    for (int i = 0; i < r->init.n_layers * CORE_LORA_NTARGETS; i++) {
+        const struct core_lora_pair *src = &r->init.pairs[i];
+        struct core_lora_pair *dst = &r->t->lora.pairs[i];
+        if (!src->a)
+            continue;
+        bz_assert(dst->a && dst->r == src->r && dst->c_in == src->c_in);
+        memcpy(dst->a, src->a, sizeof(float) * (size_t)src->r * src->c_in);
+        memcpy(dst->b, src->b, sizeof(float) * (size_t)src->c_out * src->r);
+    }
 }
 
 int tui_cmd_train(int argc, char **argv)
@@ -782,6 +1163,16 @@ int tui_cmd_train(int argc, char **argv)
         bad = "--eval-split must be in [0, 1)";
     else if (!(r.a.lr > 0))
         bad = "--lr must be > 0";
+    else if (strcmp(r.a.method, "sft") && strcmp(r.a.method, "dpo"))
+        bad = "--method must be sft or dpo";
+    else if (!strcmp(r.a.method, "dpo") && (r.a.full || r.a.pack))
+        bad = "--method dpo trains a LoRA adapter on one pair per two rows: no --full, no --pack";
+    else if (r.a.init_adapter && r.a.full)
+        bad = "--init-adapter starts an adapter: it does not go with --full";
+    else if (!(r.a.beta > 0))
+        bad = "--beta must be > 0";
+    else if (!(r.a.label_smoothing >= 0 && r.a.label_smoothing < 0.5f))
+        bad = "--label-smoothing must be in [0, 0.5)";
     if (bad) {
         args_free(&r.a);
         return tui_cmd_fail(TUI_EXIT_USAGE, "train: %s", bad);
@@ -815,6 +1206,11 @@ int tui_cmd_train(int argc, char **argv)
         rc = r.tmpl;
         goto fail;
     }
+    r.dpo = r.d.dpo = !strcmp(r.a.method, "dpo");
+    if (r.dpo && !resuming && !given(&r.a, "--dropout"))
+        r.a.dropout = 0; /* DPO: the policy's step-0 forward equals the reference's */
+    if (r.a.init_adapter && !resuming && (rc = load_init_adapter(&r, &err)))
+        goto fail;
     if (r.model->cfg.ctx_len > 0 && r.a.seq > r.model->cfg.ctx_len) {
         rc = bz_errf(&err, BZ_EINVAL, "--seq %d is longer than the model's context %d: use "
                      "--seq %d or less", r.a.seq, r.model->cfg.ctx_len, r.model->cfg.ctx_len);
@@ -834,10 +1230,13 @@ int tui_cmd_train(int argc, char **argv)
         T = BZ_MAX(T, r.d.row_len[i]);
     struct core_train_opts to = {.targets = r.targets, .rank = r.a.rank, .alpha = r.a.alpha,
                                  .dropout = r.a.dropout, .rslora = r.a.rslora,
-                                 .full = r.a.full, .B = r.a.batch, .T = BZ_MAX(T, 2)};
+                                 .full = r.a.full, .B = r.a.batch * (r.dpo ? 2 : 1),
+                                 .T = BZ_MAX(T, 2)};
     if ((rc = core_train_new(&r.t, r.model, &to, r.pool, &err)))
         goto fail;
     core_train_init_params(r.t, mix64((uint64_t)r.a.seed ^ 0x696e6974ull));
+    if (r.init.pairs)
+        apply_init_adapter(&r);
     int nb_epoch;
     free(epoch_plan(&r.d, r.a.batch, 0, (uint64_t)r.a.seed, &nb_epoch));
     int64_t total_micro = r.a.max_steps > 0 ? (int64_t)r.a.max_steps * r.a.accum
@@ -874,10 +1273,14 @@ int tui_cmd_train(int argc, char **argv)
         if (rc)
             goto fail;
     }
-    r.bb.tok = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
-    r.bb.tgt = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
-    r.bb.pos = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
-    r.bb.seg = bz_malloc(sizeof(int) * (size_t)r.a.batch * r.t->T);
+    r.bb.tok = bz_malloc(sizeof(int) * (size_t)r.t->B * r.t->T);
+    r.bb.tgt = bz_malloc(sizeof(int) * (size_t)r.t->B * r.t->T);
+    r.bb.pos = bz_malloc(sizeof(int) * (size_t)r.t->B * r.t->T);
+    r.bb.seg = bz_malloc(sizeof(int) * (size_t)r.t->B * r.t->T);
+    /* DPO reference: the starting parameters (fresh run) or the saved numbers (resume);
+     * a resumed run has the checkpoint's parameters loaded by now, so it must read */
+    if (r.dpo && (rc = reference(&r, resuming, &err)))
+        goto fail;
 
     {
         struct bz_buf b;
@@ -891,6 +1294,14 @@ int tui_cmd_train(int argc, char **argv)
                       core_template_name(r.tmpl), r.d.n, r.d.n_train, r.d.n_train_rows, r.d.n_eval,
                       r.d.truncated, r.d.no_loss, r.d.skipped_bad, (long long)total_steps,
                       r.t->n_params, (long long)resumed_from);
+        if (r.dpo) {
+            b.len--, b.p[b.len] = 0; /* reopen the object */
+            bz_buf_printf(&b, ",\"pairs\":%d,\"train_pairs\":%d,\"eval_pairs\":%d,"
+                              "\"skipped\":%d,\"skipped_empty\":%d,\"skipped_same\":%d,"
+                              "\"not_pairs\":%d}", r.d.n_pairs, r.d.n_train, r.d.n_eval,
+                          r.d.skipped_empty + r.d.skipped_same + r.d.not_pairs,
+                          r.d.skipped_empty, r.d.skipped_same, r.d.not_pairs);
+        }
         emit(&r.ev, &b);
         bz_buf_cleanup(&b);
     }
@@ -903,20 +1314,14 @@ int tui_cmd_train(int argc, char **argv)
     int64_t plan_epoch = -1;
     double t_start = bz_now() - st.elapsed_s, last_loss = NAN;
     if (r.d.n_eval > 0 && r.a.eval_every > 0 && !resuming) { /* the base model's eval loss */
-        last_eval = eval_loss(&r, &err, &rc);
-        if (rc)
+        if ((rc = emit_eval(&r, 0, &last_eval, &err)))
             goto fail;
-        struct bz_buf b;
-        bz_buf_init(&b);
-        bz_buf_printf(&b, "{\"event\":\"eval\",\"step\":0,\"loss\":%.6f}", last_eval);
-        emit(&r.ev, &b);
-        bz_buf_cleanup(&b);
     }
     while (st.step < total_steps) {
         double t0 = bz_now();
         int64_t m0 = st.micro, m1 = BZ_MIN(st.micro + r.a.accum, total_micro);
         /* loss tokens of the whole step first: the mean is over all of them */
-        int64_t step_loss_tokens = 0;
+        int64_t step_loss_tokens = 0, step_pairs = 0;
         for (int64_t m = m0; m < m1; m++) {
             int64_t e = m / nb_epoch;
             if (e != plan_epoch) {
@@ -927,8 +1332,10 @@ int tui_cmd_train(int argc, char **argv)
             const int *ids = plan + (size_t)(m % nb_epoch) * r.a.batch;
             for (int k = 0; k < r.a.batch; k++)
                 if (ids[k] >= 0)
-                    step_loss_tokens += r.d.row_loss[ids[k]];
+                    step_loss_tokens += r.d.row_loss[ids[k]], step_pairs++;
         }
+        struct core_dpo_stats ds;
+        memset(&ds, 0, sizeof ds);
         core_train_zero_grad(r.t);
         double sum = 0;
         int64_t ntok_step = 0;
@@ -942,6 +1349,21 @@ int tui_cmd_train(int argc, char **argv)
             struct core_train_batch b;
             int ntok, c;
             double s;
+            if (r.dpo) { /* the step's loss is the mean over its pairs */
+                int ex[512], nloss;
+                double ref[512];
+                int np = fill_pairs(&r.bb, &r.d, plan + (size_t)(m % nb_epoch) * r.a.batch,
+                                    r.a.batch, &b, ex, &ntok, &nloss);
+                for (int k = 0; k < 2 * np; k++)
+                    ref[k] = r.d.ref[ex[k]];
+                if (np && (rc = core_dpo_step(r.t, &b, np, ref, r.a.beta, r.a.label_smoothing,
+                                              1, 1.0f / (float)step_pairs,
+                                              mix64(st.seed ^ mix64((uint64_t)m)), NULL, &ds,
+                                              NULL, &err)))
+                    goto fail;
+                ntok_step += ntok;
+                continue;
+            }
             fill_batch(&r.bb, &r.d, plan + (size_t)(m % nb_epoch) * r.a.batch, r.a.batch, &b,
                        &ntok);
             if ((rc = core_train_step(r.t, &b, 1, 1.0f / (float)step_loss_tokens,
@@ -952,6 +1374,10 @@ int tui_cmd_train(int argc, char **argv)
         double gn;
         float lr;
         double loss = sum / (double)step_loss_tokens;
+        if (r.dpo) {
+            core_dpo_stats_mean(&ds);
+            loss = ds.loss;
+        }
         int skipped = !isfinite(loss);
         if (skipped) { /* a non-finite loss poisons the gradients too: count it as bad */
             r.t->grads[0] = NAN;
@@ -971,11 +1397,20 @@ int tui_cmd_train(int argc, char **argv)
         bz_buf_init(&b);
         bz_buf_printf(&b, "{\"event\":\"step\",\"step\":%lld,\"epoch\":%.4f,\"loss\":%.6f,"
                           "\"lr\":%.6g,\"grad_norm\":%.6g,\"tokens_per_s\":%.1f,"
-                          "\"elapsed_s\":%.3f,\"eta_s\":%.1f%s}",
+                          "\"elapsed_s\":%.3f,\"eta_s\":%.1f%s",
                       (long long)st.step, (double)st.micro / nb_epoch,
                       isfinite(loss) ? loss : -1.0, lr, isfinite(gn) ? gn : -1.0,
                       ntok_step / (dt > 0 ? dt : 1e-9), st.elapsed_s, eta,
                       skipped ? ",\"skipped\":true" : "");
+        if (r.dpo)
+            bz_buf_printf(&b, ",\"pairs\":%lld,\"rewards_chosen\":%.6f,\"rewards_rejected\":%.6f,"
+                              "\"reward_margin\":%.6f,\"reward_accuracy\":%.6f,"
+                              "\"logps_chosen\":%.6f,\"logps_rejected\":%.6f,"
+                              "\"ref_logps_chosen\":%.6f,\"ref_logps_rejected\":%.6f",
+                          (long long)step_pairs, ds.rewards_chosen, ds.rewards_rejected,
+                          ds.reward_margin, ds.reward_accuracy, ds.logps_chosen,
+                          ds.logps_rejected, ds.ref_logps_chosen, ds.ref_logps_rejected);
+        bz_buf_putc(&b, '}');
         emit(&r.ev, &b);
         bz_buf_cleanup(&b);
         if (!r.a.json && !r.a.quiet)
@@ -984,14 +1419,8 @@ int tui_cmd_train(int argc, char **argv)
                     ntok_step / (dt > 0 ? dt : 1e-9), eta);
         if (r.d.n_eval > 0 && r.a.eval_every > 0 &&
             (st.step % r.a.eval_every == 0 || st.step == total_steps)) {
-            last_eval = eval_loss(&r, &err, &rc);
-            if (rc)
+            if ((rc = emit_eval(&r, st.step, &last_eval, &err)))
                 goto fail;
-            bz_buf_init(&b);
-            bz_buf_printf(&b, "{\"event\":\"eval\",\"step\":%lld,\"loss\":%.6f}",
-                          (long long)st.step, last_eval);
-            emit(&r.ev, &b);
-            bz_buf_cleanup(&b);
         }
         int want = (r.a.save_every > 0 && st.step % r.a.save_every == 0) || got_term;
         if (!access(save_now, F_OK)) {
@@ -1046,6 +1475,7 @@ out:
     core_train_free(r.t);
     core_ops_set_pool(NULL);
     core_pool_free(r.pool);
+    core_lora_cleanup(&r.init);
     core_model_free(r.model);
     core_vocab_free(r.own_vocab);
     data_free(&r.d);
