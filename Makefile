@@ -87,6 +87,24 @@ $(B)/tests/harness.o: CFLAGS += -I$(B)/gen
 $(B)/tui/cmd.o: $(B)/gen/cmds.h
 $(B)/tui/cmd.o: CFLAGS += -I$(B)/gen
 
+# The refusal lists and the default filter rules (assets/filters/) are compiled into
+# dataset/rules.c, so the files stay the one copy of them.
+FILTER_LISTS := $(sort $(wildcard assets/filters/refusals-*.txt))
+$(B)/gen/filters.h: $(FILTER_LISTS) assets/filters/rules.json Makefile
+	@mkdir -p $(dir $@)
+	$(Q){ for f in $(FILTER_LISTS); do n=$$(basename $$f .txt | sed 's/^refusals-//'); \
+	    echo "static const char *const ds__refusals_$$n[] = {"; \
+	    sed -e '/^#/d' -e 's/[[:space:]]*$$//' -e '/^$$/d' -e 's/\\/\\\\/g' -e 's/"/\\"/g' \
+	        -e 's/.*/    "&",/' $$f; echo "    NULL};"; done; \
+	  echo "static const struct { const char *name; const char *const *list; } ds__refusal_lists[] = {"; \
+	  for f in $(FILTER_LISTS); do n=$$(basename $$f .txt | sed 's/^refusals-//'); \
+	    echo "    {\"$$n\", ds__refusals_$$n},"; done; echo "};"; \
+	  echo "static const char ds__rules_json[] ="; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/.*/    "&\\n"/' assets/filters/rules.json; echo ";"; \
+	} > $@.tmp && mv $@.tmp $@
+$(B)/dataset/rules.o: $(B)/gen/filters.h
+$(B)/dataset/rules.o: CFLAGS += -I$(B)/gen
+
 $(UNIT): $(TEST_OBJ) $(TUI_OBJ) $(LIBBZ)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(PKG_LIBS)
