@@ -141,6 +141,10 @@ struct ds_dataset {
     uint64_t next_g;
     size_t torn;
     struct ds__stack undo, redo;
+    /* filter suggestions (journal.c, under mu) and judge scores (scores.c, under mu,
+     * loaded on first use, freed by ds__journal_close) */
+    struct ds__suggs *suggs;
+    struct ds__scores *scores;
 
     /* ds_refresh (index.c, owner thread): where the indexed lines end, the line number
      * there, whether the last line indexed had no newline, a hash of a sample of the
@@ -193,6 +197,8 @@ void ds__refresh_cleanup(struct ds_dataset *ds);
 /* Journal (journal.c). Called with mu NOT held unless said. */
 int ds__journal_open(struct ds_dataset *ds, struct bz_err *err);
 void ds__journal_close(struct ds_dataset *ds);
+/* Free the loaded scores (scores.c). */
+void ds__scores_free(struct ds_dataset *ds);
 /* Under mu: the journal entry of h/id, or NULL. */
 struct ds__jent *ds__jt_find(struct ds_dataset *ds, uint64_t h, const char *id);
 /* Under mu: the multiplicity of id hash h among analysed records. */
