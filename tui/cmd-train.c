@@ -403,6 +403,8 @@ struct data {
      * ids and row p is pair p; ref[x]: reference log-prob of example x's answer */
     int dpo, n_pairs, skipped_empty, skipped_same, not_pairs;
     double *ref;
+    int unrenderable;      /* records the chat template refuses (skipped, counted) */
+    char first_unrenderable[256];
 };
 
 static void data_free(struct data *d)
@@ -613,8 +615,12 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
             else if (!rc)
                 d->no_loss++;
         }
-        if (rc)
-            rc = bz_errf(err, rc, "%s:%zu: %s", a->data, r.line, e2.msg);
+        if (rc) { /* e.g. two assistant turns in a row: skip the record, say so once */
+            if (!d->unrenderable++)
+                snprintf(d->first_unrenderable, sizeof d->first_unrenderable, "%s:%zu: %s",
+                         a->data, r.line, e2.msg);
+            rc = 0;
+        }
         ds_record_cleanup(&r);
         if (bz_now() - last > 0.2 || i + 1 == total) {
             last = bz_now();
@@ -629,6 +635,9 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
     ds_close(ds);
     if (rc)
         return rc;
+    if (d->unrenderable)
+        fprintf(stderr, "train: skipped %d records the chat template cannot render (first: "
+                "%s)\n", d->unrenderable, d->first_unrenderable);
     if (d->dpo && d->n_pairs == 0)
         return bz_errf(err, BZ_EEMPTY,
                        "%s: no usable preference pairs with status '%s' (%zu records: %d not "
@@ -662,11 +671,10 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
     if (d->dpo) {
         build_pair_rows(d, d->train, d->n_train, &d->train_rows, &d->n_train_rows);
         build_pair_rows(d, d->eval, d->n_eval, &d->eval_rows, &d->n_eval_rows);
-        if (d->skipped_empty + d->skipped_same + d->not_pairs)
-            fprintf(stderr, "train: %d preference pairs; skipped %d: %d with an empty side, "
-                    "%d with chosen == rejected, %d not preference pairs\n", d->n_pairs,
-                    d->skipped_empty + d->skipped_same + d->not_pairs, d->skipped_empty,
-                    d->skipped_same, d->not_pairs);
+        fprintf(stderr, "train: %d preference pairs; skipped %d: %d with an empty side, %d "
+                "with chosen == rejected, %d not preference pairs; %d without answer tokens "
+                "within --seq\n", d->n_pairs, d->skipped_empty + d->skipped_same + d->not_pairs,
+                d->skipped_empty, d->skipped_same, d->not_pairs, d->no_loss);
         return 0;
     }
     build_rows(d, d->train, d->n_train, a->seq, a->pack, &d->train_rows, &d->n_train_rows);
@@ -1201,16 +1209,16 @@ int tui_cmd_train(int argc, char **argv)
             goto fail;
         r.vocab = r.own_vocab;
     }
-    r.tmpl = core_template_pick(r.vocab, r.a.tmpl, &err);
-    if (r.tmpl < 0) {
-        rc = r.tmpl;
-        goto fail;
-    }
     r.dpo = r.d.dpo = !strcmp(r.a.method, "dpo");
     if (r.dpo && !resuming && !given(&r.a, "--dropout"))
         r.a.dropout = 0; /* DPO: the policy's step-0 forward equals the reference's */
     if (r.a.init_adapter && !resuming && (rc = load_init_adapter(&r, &err)))
         goto fail;
+    r.tmpl = core_template_pick(r.vocab, r.a.tmpl, &err);
+    if (r.tmpl < 0) {
+        rc = r.tmpl;
+        goto fail;
+    }
     if (r.model->cfg.ctx_len > 0 && r.a.seq > r.model->cfg.ctx_len) {
         rc = bz_errf(&err, BZ_EINVAL, "--seq %d is longer than the model's context %d: use "
                      "--seq %d or less", r.a.seq, r.model->cfg.ctx_len, r.model->cfg.ctx_len);
@@ -1290,10 +1298,10 @@ int tui_cmd_train(int argc, char **argv)
         bz_buf_printf(&b, ",\"chat_template\":\"%s\",\"examples\":%d,\"train_examples\":%d,"
                           "\"train_rows\":%d,\"eval_examples\":%d,\"truncated\":%d,\"without_loss\":%d,"
                           "\"bad_records\":%d,\"total_steps\":%lld,\"trainable_params\":%zu,"
-                          "\"resumed_from\":%lld}",
+                          "\"resumed_from\":%lld,\"unrenderable\":%d}",
                       core_template_name(r.tmpl), r.d.n, r.d.n_train, r.d.n_train_rows, r.d.n_eval,
                       r.d.truncated, r.d.no_loss, r.d.skipped_bad, (long long)total_steps,
-                      r.t->n_params, (long long)resumed_from);
+                      r.t->n_params, (long long)resumed_from, r.d.unrenderable);
         if (r.dpo) {
             b.len--, b.p[b.len] = 0; /* reopen the object */
             bz_buf_printf(&b, ",\"pairs\":%d,\"train_pairs\":%d,\"eval_pairs\":%d,"
