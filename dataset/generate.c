@@ -844,8 +844,16 @@ static int done_line(struct ds_generate_done *d, const char *line, size_t len)
             break;
         }
     }
-    if (user)
+    if (user) {
         hset_add(&d->known, norm_hash(user));
+    } else if (!msgs) { /* another format (a dataset generated into): its prompt */
+        struct ds_record rec;
+        memset(&rec, 0, sizeof rec);
+        if (ds_parse_record(line, len, DS_FMT_UNKNOWN, 0, "", 0, &rec, NULL) >= 0 &&
+            ds_record_prompt(&rec)[0])
+            hset_add(&d->known, norm_hash(ds_record_prompt(&rec)));
+        ds_record_cleanup(&rec);
+    }
     if (cJSON_IsString(key)) {
         done_key(d, key->valuestring);
         int s = cJSON_IsString(sch) ? ds_generate_scheme_parse(sch->valuestring) : -1;
@@ -1036,7 +1044,9 @@ static int ask(struct run *r, int stage, const char *key, const char *strategy,
 {
     char stage_c = stage == DS_GENERATE_STAGE_INSTRUCTION ? 'i' : 'r';
     char *sk = bz_asprintf("%llu/%c/%s", (unsigned long long)r->o->s.seed, stage_c, key);
-    struct ds_generate_req q = {stage, key, system, user, &r->o->s, bz_hash64(sk, strlen(sk))};
+    /* 31 bits: servers read JSON numbers as doubles or ints (OpenAI's seed is an int) */
+    uint64_t seed = bz_hash64(sk, strlen(sk)) & 0x7fffffffu;
+    struct ds_generate_req q = {stage, key, system, user, &r->o->s, seed};
     free(sk);
     struct bz_err e = {0};
     bz_buf_init(text);

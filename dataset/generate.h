@@ -179,7 +179,7 @@ struct ds_generate_req {
     const char *system;        /* NULL: no system message */
     const char *user;
     const struct ds_generate_sampling *s;
-    uint64_t seed;             /* this request's sampling seed */
+    uint64_t seed;             /* this request's sampling seed (< 2^31) */
 };
 /* Run req; the whole answer goes to text (initialised, empty). Return 0, or a negative
  * code with the words in err. Called from `parallel` threads at once. */
