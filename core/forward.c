@@ -477,23 +477,17 @@ static void fw_att_fn(void *ctx, int64_t begin, int64_t end, int tid)
         const float *q = f->q + (size_t)t0 * f->QD + (size_t)h * HS;
         float *o = f->att + (size_t)t0 * f->QD + (size_t)h * HS;
         if (rows == 1) {
-            /* one query (decode): dots and axpys, sgemm's packing would cost more */
+            /* one query (decode): two matrix-vector products over the cache rows of
+             * this kv head, sgemm's packing would cost more */
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, P, HS, scale, kc + (size_t)kvh * HS,
+                        f->KVD, q, 1, 0.0f, S, 1);
             float mx = -INFINITY, sum = 0;
-            for (int j = 0; j < P; j++) {
-                S[j] = scale * core_kernels_dot(CORE_TYPE_F32,
-                                                kc + (size_t)j * f->KVD + (size_t)kvh * HS, q, HS);
+            for (int j = 0; j < P; j++)
                 mx = fmaxf(mx, S[j]);
-            }
             for (int j = 0; j < P; j++)
                 sum += (S[j] = expf(S[j] - mx));
-            float inv = 1.0f / sum;
-            memset(o, 0, (size_t)HS * sizeof(float));
-            for (int j = 0; j < P; j++) {
-                const float *v = vc + (size_t)j * f->KVD + (size_t)kvh * HS;
-                float p = S[j] * inv;
-                for (int d = 0; d < HS; d++)
-                    o[d] += p * v[d];
-            }
+            cblas_sgemv(CblasRowMajor, CblasTrans, P, HS, 1.0f / sum, vc + (size_t)kvh * HS,
+                        f->KVD, S, 1, 0.0f, o, 1);
             continue;
         }
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, P, HS, scale, q, f->QD,
