@@ -17,6 +17,13 @@
  * after a reopen goes on where the session left off. Lines without g/n (hand
  * written) count as one-line steps.
  *
+ * Suggestions of the automatic filters are steps of their own, never decisions:
+ *   {"t":...,"g":12,"n":2,"id":"abc","op":"suggest","suggest":"reject","why":"refusal"}
+ *   {"t":...,"g":13,"n":1,"id":"abc","op":"suggest","suggest":"reset"}  (cleared)
+ * they replay into a table of their own (the last one of an id wins) and touch neither
+ * the statuses nor the undo and redo stacks; a torn suggestion step is dropped whole
+ * like any other.
+ *
  * Opening writable truncates a torn tail, so that the next line starts clean.
  * Left out: locking between two processes writing the same journal at once (each
  * step is one O_APPEND write, which keeps lines whole, but undo stacks diverge).
@@ -75,6 +82,90 @@ static int status_op(int st)
 static char *dup_or_null(const char *s)
 {
     return s ? bz_strdup(s) : NULL;
+}
+
+/* ---------------------------------------------------------------- suggestions */
+
+struct ds__sugg {
+    uint64_t h;
+    char *id;
+    int op;      /* DS_OP_ACCEPT, DS_OP_REJECT, DS_OP_FLAG; DS_OP_RESET: cleared */
+    char *why;   /* or NULL */
+};
+
+struct ds__suggs {
+    struct ds__sugg **v; /* open addressing by h */
+    size_t cap, used, active;
+};
+
+static struct ds__sugg *sugg_find(const struct ds__suggs *t, uint64_t h, const char *id)
+{
+    if (!t || !t->cap)
+        return NULL;
+    size_t mask = t->cap - 1, j = (size_t)h & mask;
+    while (t->v[j]) {
+        if (t->v[j]->h == h && strcmp(t->v[j]->id, id) == 0)
+            return t->v[j];
+        j = (j + 1) & mask;
+    }
+    return NULL;
+}
+
+static void sugg_put(struct ds__suggs *t, struct ds__sugg *e)
+{
+    size_t mask = t->cap - 1, j = (size_t)e->h & mask;
+    while (t->v[j])
+        j = (j + 1) & mask;
+    t->v[j] = e;
+}
+
+/* Under mu: record a suggestion (op DS_OP_RESET clears it). */
+static void sugg_set(struct ds_dataset *ds, const char *id, int op, const char *why)
+{
+    if (!ds->suggs)
+        ds->suggs = bz_calloc(1, sizeof *ds->suggs);
+    struct ds__suggs *t = ds->suggs;
+    uint64_t h = bz_hash64(id, strlen(id));
+    struct ds__sugg *e = sugg_find(t, h, id);
+    if (!e) {
+        if (op == DS_OP_RESET)
+            return;
+        if ((t->used + 1) * 2 > t->cap) {
+            struct ds__sugg **old = t->v;
+            size_t oldcap = t->cap;
+            t->cap = oldcap ? oldcap * 2 : 64;
+            t->v = bz_calloc(t->cap, sizeof *t->v);
+            for (size_t i = 0; i < oldcap; i++)
+                if (old[i])
+                    sugg_put(t, old[i]);
+            free(old);
+        }
+        e = bz_calloc(1, sizeof *e);
+        e->h = h;
+        e->id = bz_strdup(id);
+        e->op = DS_OP_RESET;
+        sugg_put(t, e);
+        t->used++;
+    }
+    t->active += (op != DS_OP_RESET) - (e->op != DS_OP_RESET);
+    e->op = op;
+    free(e->why);
+    e->why = op != DS_OP_RESET && why ? bz_strdup(why) : NULL;
+}
+
+static void suggs_free(struct ds__suggs *t)
+{
+    if (!t)
+        return;
+    for (size_t i = 0; i < t->cap; i++) {
+        if (t->v[i]) {
+            free(t->v[i]->id);
+            free(t->v[i]->why);
+            free(t->v[i]);
+        }
+    }
+    free(t->v);
+    free(t);
 }
 
 /* ---------------------------------------------------------------- state table */
@@ -426,6 +517,73 @@ size_t ds_journal_torn(struct ds_dataset *ds)
     return ds->torn;
 }
 
+/* Contract: see dataset.h. One journal step (one write, one fsync) that changes no
+ * status and no undo stack. Owner thread only. */
+int ds_suggest(struct ds_dataset *ds, const char *const *ids, size_t n, int op,
+               const char *why, struct bz_err *err)
+{
+    if (op < DS_OP_ACCEPT || op > DS_OP_RESET)
+        return bz_errf(err, BZ_EINVAL, "suggest: op must be accept, reject, flag or reset");
+    if (n == 0)
+        return 0;
+    if (why && bz_utf8_check(why, strlen(why)) < strlen(why))
+        return bz_errf(err, BZ_EINVAL, "suggest: the reason is not valid UTF-8");
+    struct bz_buf b;
+    bz_buf_init(&b);
+    double t = bz_wall();
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i] || !ids[i][0]) {
+            bz_buf_cleanup(&b);
+            return bz_errf(err, BZ_EINVAL, "suggest: empty id");
+        }
+        bz_buf_printf(&b, "{\"t\":%.3f,\"g\":%llu,\"n\":%zu,\"id\":", t,
+                      (unsigned long long)ds->next_g, n);
+        bz_buf_json_str(&b, ids[i], strlen(ids[i]));
+        bz_buf_printf(&b, ",\"op\":\"suggest\",\"suggest\":\"%s\"", ds_op_name(op));
+        if (why && op != DS_OP_RESET) {
+            bz_buf_puts(&b, ",\"why\":");
+            bz_buf_json_str(&b, why, strlen(why));
+        }
+        bz_buf_puts(&b, "}\n");
+    }
+    int rc = journal_write(ds, &b, err);
+    bz_buf_cleanup(&b);
+    if (rc < 0)
+        return rc;
+    ds->next_g++;
+    pthread_mutex_lock(&ds->mu);
+    for (size_t i = 0; i < n; i++)
+        sugg_set(ds, ids[i], op, why);
+    pthread_mutex_unlock(&ds->mu);
+    return 0;
+}
+
+/* Contract: see dataset.h. *why is borrowed until the next journal write or ds_close. */
+int ds_suggestion(struct ds_dataset *ds, const char *id, int *op, const char **why)
+{
+    if (!id)
+        return 0;
+    pthread_mutex_lock(&ds->mu);
+    const struct ds__sugg *e = sugg_find(ds->suggs, bz_hash64(id, strlen(id)), id);
+    int has = e && e->op != DS_OP_RESET;
+    if (has) {
+        if (op)
+            *op = e->op;
+        if (why)
+            *why = e->why;
+    }
+    pthread_mutex_unlock(&ds->mu);
+    return has;
+}
+
+size_t ds_suggestion_count(struct ds_dataset *ds)
+{
+    pthread_mutex_lock(&ds->mu);
+    size_t n = ds->suggs ? ds->suggs->active : 0;
+    pthread_mutex_unlock(&ds->mu);
+    return n;
+}
+
 /* ---------------------------------------------------------------- replay */
 
 struct rline {
@@ -433,6 +591,8 @@ struct rline {
     int op;
     int has_msgs;
     char *msgs; /* JSON text or NULL for null */
+    int sugg;   /* a suggestion line: op is the suggested op */
+    char *why;
 };
 
 struct rgroup {
@@ -447,6 +607,7 @@ static void rgroup_reset(struct rgroup *gr)
     for (size_t i = 0; i < gr->have; i++) {
         free(gr->v[i].id);
         free(gr->v[i].msgs);
+        free(gr->v[i].why);
     }
     free(gr->v);
     memset(gr, 0, sizeof *gr);
@@ -456,13 +617,27 @@ static void rgroup_reset(struct rgroup *gr)
 /* Apply a complete group read from the journal, rebuilding the stacks. */
 static void rgroup_apply(struct ds_dataset *ds, struct rgroup *gr)
 {
+    size_t decisions = 0;
+    for (size_t i = 0; i < gr->have; i++) {
+        if (gr->v[i].sugg)
+            sugg_set(ds, gr->v[i].id, gr->v[i].op, gr->v[i].why);
+        else
+            decisions++;
+    }
+    if (decisions == 0) { /* a suggestion step: no status, no undo */
+        if (gr->g >= ds->next_g)
+            ds->next_g = gr->g + 1;
+        return;
+    }
     struct ds__step s = {0};
     s.g = gr->g;
-    s.n = gr->have;
-    s.ch = bz_calloc(gr->have, sizeof *s.ch);
-    for (size_t i = 0; i < gr->have; i++) {
+    s.n = decisions;
+    s.ch = bz_calloc(decisions, sizeof *s.ch);
+    for (size_t i = 0, k = 0; i < gr->have; i++) {
         struct rline *l = &gr->v[i];
-        struct ds__change *c = &s.ch[i];
+        if (l->sugg)
+            continue;
+        struct ds__change *c = &s.ch[k++];
         c->id = bz_strdup(l->id);
         cur_state(ds, l->id, &c->prev_status, &c->prev_edit);
         if (l->op == DS_OP_EDIT) {
@@ -513,9 +688,20 @@ static int parse_line(const char *p, size_t n, struct rline *l, uint64_t *g, siz
     const cJSON *jr = cJSON_GetObjectItemCaseSensitive(o, "redo");
     const cJSON *jm = cJSON_GetObjectItemCaseSensitive(o, "msgs");
     int opv = cJSON_IsString(op) ? ds_op_parse(op->valuestring) : -1;
+    if (cJSON_IsString(op) && strcmp(op->valuestring, "suggest") == 0) {
+        const cJSON *js = cJSON_GetObjectItemCaseSensitive(o, "suggest");
+        const cJSON *jw = cJSON_GetObjectItemCaseSensitive(o, "why");
+        opv = cJSON_IsString(js) ? ds_op_parse(js->valuestring) : -1;
+        if (opv == DS_OP_EDIT || (jw && !cJSON_IsString(jw) && !cJSON_IsNull(jw)))
+            opv = -1;
+        l->sugg = 1;
+        l->why = cJSON_IsString(jw) ? bz_strdup(jw->valuestring) : NULL;
+    }
     if (!cJSON_IsString(id) || !id->valuestring[0] || opv < 0 ||
         (opv == DS_OP_EDIT && !(cJSON_IsArray(jm) || cJSON_IsNull(jm)))) {
         cJSON_Delete(o);
+        free(l->why);
+        l->why = NULL;
         return -1;
     }
     l->id = bz_strdup(id->valuestring);
@@ -657,6 +843,9 @@ void ds__journal_close(struct ds_dataset *ds)
     free(ds->jt);
     ds->jt = NULL;
     ds->jt_cap = ds->jt_n = 0;
+    suggs_free(ds->suggs);
+    ds->suggs = NULL;
+    ds__scores_free(ds);
     free(ds->jdir);
     free(ds->jpath);
 }

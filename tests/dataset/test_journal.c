@@ -412,3 +412,128 @@ TEST(ds_journal_crash_sigkill_keeps_every_reported_decision)
     printf("    %zu reported decisions checked over 30 kills\n", total);
     ASSERT(total >= 30); /* every child got at least one decision through */
 }
+
+/* ---------------------------------------------------------------- suggestions */
+
+static void suggest(struct ds_dataset *ds, const char *const *ids, size_t n, int op,
+                    const char *why)
+{
+    struct bz_err err = {0};
+    ASSERT_OK(ds_suggest(ds, ids, n, op, why, &err), &err);
+}
+
+TEST(ds_journal_suggest_replay_not_a_decision)
+{
+    const char *p = make_dataset("d.jsonl", 6);
+    struct ds_dataset *ds = open_rw(p);
+    decide1(ds, "r0", DS_OP_ACCEPT);
+    const char *ids[] = {"r1", "r2", "r3"};
+    suggest(ds, ids, 3, DS_OP_REJECT, "refusal,dup");
+    suggest(ds, ids + 2, 1, DS_OP_FLAG, "long");
+    int op = -1;
+    const char *why = NULL;
+    ASSERT_EQ_INT(ds_suggestion(ds, "r1", &op, &why), 1);
+    ASSERT_EQ_INT(op, DS_OP_REJECT);
+    ASSERT_EQ_STR(why, "refusal,dup");
+    ASSERT_EQ_INT(ds_suggestion(ds, "r3", &op, &why), 1); /* the last one wins */
+    ASSERT_EQ_INT(op, DS_OP_FLAG);
+    ASSERT_EQ_STR(why, "long");
+    ASSERT_EQ_INT(ds_suggestion(ds, "r4", &op, &why), 0);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 3);
+    /* statuses and the undo stack are untouched: undo takes back the decision */
+    counts(ds, 1, 0, 0, 5);
+    ASSERT_EQ_INT(ds_undo_depth(ds), 1);
+    ds_close(ds);
+
+    ds = open_rw(p);
+    ASSERT_EQ_INT(ds_journal_torn(ds), 0);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 3);
+    ASSERT_EQ_INT(ds_suggestion(ds, "r2", &op, &why), 1);
+    ASSERT_EQ_STR(why, "refusal,dup");
+    counts(ds, 1, 0, 0, 5);
+    ASSERT_EQ_INT(ds_undo_depth(ds), 1);
+    struct bz_err err = {0};
+    const char *first = NULL;
+    ASSERT_EQ_INT(ds_undo(ds, &first, &err), 1);
+    ASSERT_EQ_STR(first, "r0");
+    counts(ds, 0, 0, 0, 6);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 3); /* undo does not drop suggestions */
+    /* clearing one; a decision next to suggestions keeps both */
+    suggest(ds, ids, 1, DS_OP_RESET, NULL);
+    decide1(ds, "r2", DS_OP_REJECT);
+    ASSERT_EQ_INT(ds_suggestion(ds, "r1", &op, &why), 0);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 2);
+    ds_close(ds);
+
+    ds = open_rw(p);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 2);
+    ASSERT_EQ_INT(ds_suggestion(ds, "r1", &op, &why), 0);
+    ASSERT_EQ_INT(ds_status(ds, "r2"), DS_REJECTED);
+    ASSERT_EQ_INT(ds_suggestion(ds, "r2", &op, &why), 1); /* still suggested, and decided */
+    ASSERT_EQ_INT(ds_redo_depth(ds), 0);
+    ASSERT_EQ_INT(ds_undo(ds, &first, &err), 1);          /* undoes r2's reject */
+    ASSERT_EQ_INT(ds_status(ds, "r2"), DS_PENDING);
+    ASSERT_EQ_INT(ds_undo(ds, &first, &err), 0);          /* r0 was undone before */
+    ds_close(ds);
+}
+
+TEST(ds_journal_suggest_torn_step_dropped_whole)
+{
+    const char *p = make_dataset("d.jsonl", 4);
+    struct ds_dataset *ds = open_rw(p);
+    const char *ids[] = {"r0", "r1"};
+    suggest(ds, ids, 1, DS_OP_REJECT, "empty");
+    decide1(ds, "r3", DS_OP_ACCEPT);
+    ds_close(ds);
+    /* a two-line suggestion step cut after its first line, and a torn half line */
+    FILE *f = fopen(journal_path(p), "a");
+    ASSERT(f);
+    fputs("{\"t\":1,\"g\":9,\"n\":2,\"id\":\"r1\",\"op\":\"suggest\",\"suggest\":\"reject\","
+          "\"why\":\"dup\"}\n{\"t\":1,\"g\":10,\"n\":1,\"id\":\"r2\",\"op\":\"sugg", f);
+    fclose(f);
+    ds = open_rw(p);
+    ASSERT_EQ_INT(ds_journal_torn(ds), 2);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 1);
+    int op;
+    const char *why;
+    ASSERT_EQ_INT(ds_suggestion(ds, "r0", &op, &why), 1);
+    ASSERT_EQ_STR(why, "empty");
+    ASSERT_EQ_INT(ds_suggestion(ds, "r1", &op, &why), 0);
+    ASSERT_EQ_INT(ds_status(ds, "r3"), DS_ACCEPTED);
+    /* the torn tail was cut: new steps replay cleanly */
+    suggest(ds, ids + 1, 1, DS_OP_REJECT, "short");
+    ds_close(ds);
+    ds = open_rw(p);
+    ASSERT_EQ_INT(ds_journal_torn(ds), 0);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 2);
+    ASSERT_EQ_INT(ds_undo_depth(ds), 1);
+    ds_close(ds);
+}
+
+TEST(ds_journal_suggest_bad_lines_and_read_only)
+{
+    const char *p = make_dataset("d.jsonl", 3);
+    struct ds_dataset *ds = open_rw(p);
+    ds_close(ds);
+    FILE *f = fopen(journal_path(p), "a");
+    ASSERT(f);
+    /* a suggestion of an edit and a non-string reason are not valid lines */
+    fputs("{\"g\":1,\"n\":1,\"id\":\"r0\",\"op\":\"suggest\",\"suggest\":\"edit\"}\n"
+          "{\"g\":2,\"n\":1,\"id\":\"r1\",\"op\":\"suggest\",\"suggest\":\"reject\",\"why\":3}\n"
+          "{\"g\":3,\"n\":1,\"id\":\"r2\",\"op\":\"suggest\",\"suggest\":\"flag\"}\n", f);
+    fclose(f);
+    struct ds_open_opts o = {.read_only = 1};
+    struct bz_err err = {0};
+    ASSERT_OK(ds_open(&ds, p, &o, &err), &err);
+    ASSERT_EQ_INT(ds_journal_torn(ds), 2);
+    ASSERT_EQ_INT(ds_suggestion_count(ds), 1);
+    int op;
+    const char *why = "x";
+    ASSERT_EQ_INT(ds_suggestion(ds, "r2", &op, &why), 1);
+    ASSERT_EQ_INT(op, DS_OP_FLAG);
+    ASSERT(why == NULL);
+    const char *id = "r0";
+    ASSERT_EQ_INT(ds_suggest(ds, &id, 1, DS_OP_REJECT, "x", &err), BZ_EUNSUPPORTED);
+    ASSERT_EQ_INT(ds_suggest(ds, &id, 1, DS_OP_EDIT, "x", NULL), BZ_EINVAL);
+    ds_close(ds);
+}
