@@ -788,27 +788,65 @@ char *ds_generate_unit_of(const char *pair_key)
 
 /* A successful Evol step, so that the next step of the chain can start from it. */
 struct evol_step {
-    char *seed_id;
     int k, generation;
     char *instruction;
+};
+/* The steps of one seed's chain; chains are found by the hash of the seed id. */
+struct evol_chain {
+    uint64_t seed_hash;     /* 0: an empty slot */
+    struct evol_step *v;
+    size_t n, cap;
 };
 
 struct ds_generate_done {
     struct hset keys;       /* unit keys and pair keys */
     struct hset known;      /* normalised instructions */
     size_t count[3];
-    struct evol_step *steps;
-    size_t n_steps, cap_steps;
+    struct evol_chain *chains; /* open addressing, cap_chains a power of two */
+    size_t n_chains, cap_chains;
 };
+
+static struct evol_chain *chain_find(struct ds_generate_done *d, const char *seed_id, int add)
+{
+    uint64_t h = hash_str(seed_id);
+    if (add && (d->n_chains + 1) * 2 > d->cap_chains) {
+        size_t cap = d->cap_chains ? d->cap_chains * 2 : 64;
+        struct evol_chain *t = bz_calloc(cap, sizeof *t);
+        for (size_t i = 0; i < d->cap_chains; i++) {
+            if (!d->chains[i].seed_hash)
+                continue;
+            size_t j = d->chains[i].seed_hash & (cap - 1);
+            while (t[j].seed_hash)
+                j = (j + 1) & (cap - 1);
+            t[j] = d->chains[i];
+        }
+        free(d->chains);
+        d->chains = t;
+        d->cap_chains = cap;
+    }
+    if (!d->cap_chains)
+        return NULL;
+    size_t i = h & (d->cap_chains - 1);
+    while (d->chains[i].seed_hash && d->chains[i].seed_hash != h)
+        i = (i + 1) & (d->cap_chains - 1);
+    if (!d->chains[i].seed_hash) {
+        if (!add)
+            return NULL;
+        d->chains[i].seed_hash = h;
+        d->n_chains++;
+    }
+    return &d->chains[i];
+}
 
 static void done_step(struct ds_generate_done *d, const char *seed_id, int k, int gen,
                       const char *instruction)
 {
-    if (d->n_steps == d->cap_steps) {
-        d->cap_steps = d->cap_steps ? d->cap_steps * 2 : 16;
-        d->steps = bz_realloc(d->steps, d->cap_steps * sizeof *d->steps);
+    struct evol_chain *c = chain_find(d, seed_id, 1);
+    if (c->n == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 4;
+        c->v = bz_realloc(c->v, c->cap * sizeof *c->v);
     }
-    d->steps[d->n_steps++] = (struct evol_step){bz_strdup(seed_id), k, gen, bz_strdup(instruction)};
+    c->v[c->n++] = (struct evol_step){k, gen, bz_strdup(instruction)};
 }
 
 /* Take a pair's key into the done sets. */
@@ -888,44 +926,59 @@ int ds_generate_done_open(struct ds_generate_done **out, const char *path, size_
         close(fd);
         return bz_errf(err, BZ_EINVAL, "%s: not a regular file", path);
     }
-    size_t len = (size_t)st.st_size;
-    char *data = bz_malloc(len + 1);
-    size_t got = 0;
-    while (got < len) {
-        ssize_t r = pread(fd, data + got, len - got, (off_t)got);
-        if (r <= 0) {
-            int e = r < 0 ? errno : EIO;
-            free(data);
+    /* the torn tail: back from the end to the last newline, a block at a time */
+    off_t len = st.st_size, keep = len;
+    char blk[4096];
+    int found = 0;
+    while (keep > 0 && !found) {
+        size_t n = (size_t)BZ_MIN((off_t)sizeof blk, keep);
+        errno = 0;
+        if (pread(fd, blk, n, keep - (off_t)n) != (ssize_t)n) {
+            int e = errno ? errno : EIO;
             close(fd);
             return bz_errf(err, -e, "%s: %s", path, strerror(e));
         }
-        got += (size_t)r;
+        size_t i = n;
+        while (i > 0 && blk[i - 1] != '\n')
+            i--;
+        found = i > 0;
+        keep -= (off_t)(n - i);
     }
-    size_t keep = len;
-    while (keep > 0 && data[keep - 1] != '\n')
-        keep--;
     if (keep < len) {
-        if (ftruncate(fd, (off_t)keep) != 0 || fsync(fd) != 0) {
+        if (ftruncate(fd, keep) != 0 || fsync(fd) != 0) {
             int e = errno;
-            free(data);
             close(fd);
             return bz_errf(err, -e, "%s: cutting the torn last line: %s", path, strerror(e));
         }
-        *torn = len - keep;
+        *torn = (size_t)(len - keep);
     }
-    close(fd);
+    /* then the lines, streamed: the file may be larger than memory */
+    FILE *f = fdopen(fd, "r");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return bz_errf(err, -e, "%s: %s", path, strerror(e));
+    }
     struct ds_generate_done *d = bz_calloc(1, sizeof *d);
-    for (size_t off = 0; off < keep;) {
-        const char *nl = memchr(data + off, '\n', keep - off);
-        size_t end = (size_t)(nl - data);
-        size_t k = off;
-        while (k < end && A_SPACE((unsigned char)data[k]))
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    while ((n = getline(&line, &cap, f)) >= 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = 0;
+        size_t k = 0;
+        while (k < (size_t)n && A_SPACE((unsigned char)line[k]))
             k++;
-        if (k < end && done_line(d, data + off, end - off) != 0)
+        if (k < (size_t)n && done_line(d, line, (size_t)n) != 0)
             (*bad)++;
-        off = end + 1;
     }
-    free(data);
+    int rc = ferror(f) ? bz_errf(err, BZ_EIO, "%s: read error", path) : 0;
+    free(line);
+    fclose(f);
+    if (rc) {
+        ds_generate_done_free(d);
+        return rc;
+    }
     *out = d;
     return 0;
 }
@@ -937,11 +990,12 @@ void ds_generate_done_free(struct ds_generate_done *d)
         return;
     free(d->keys.v);
     free(d->known.v);
-    for (size_t i = 0; i < d->n_steps; i++) {
-        free(d->steps[i].seed_id);
-        free(d->steps[i].instruction);
+    for (size_t i = 0; i < d->cap_chains; i++) {
+        for (size_t j = 0; j < d->chains[i].n; j++)
+            free(d->chains[i].v[j].instruction);
+        free(d->chains[i].v);
     }
-    free(d->steps);
+    free(d->chains);
     free(d);
 }
 
@@ -1265,9 +1319,10 @@ static void unit_evol(struct run *r, const struct unit *u, const char *key)
     char *base = NULL;
     pthread_mutex_lock(&r->mu);
     const struct evol_step *best = NULL;
-    for (size_t i = 0; i < r->d->n_steps; i++) {
-        const struct evol_step *e = &r->d->steps[i];
-        if (e->k < u->k && !strcmp(e->seed_id, s->id) && (!best || e->k > best->k))
+    const struct evol_chain *c = chain_find(r->d, s->id, 0);
+    for (size_t i = 0; c && i < c->n; i++) {
+        const struct evol_step *e = &c->v[i];
+        if (e->k < u->k && (!best || e->k > best->k))
             best = e;
     }
     if (best) {

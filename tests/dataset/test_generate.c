@@ -286,8 +286,9 @@ TEST(ds_generate_done_torn_tail)
     struct bz_err err = {0};
     const char *torn = "{\"id\":\"y\",\"messages\":[{\"role\":\"us";
     char text[2048];
-    snprintf(text, sizeof text, "%s%snot json\n%s%s", PAIR("orca/q/s/0", "orca", "Task one."),
+    snprintf(text, sizeof text, "%s%snot json\n\n%s%s%s", PAIR("orca/q/s/0", "orca", "Task one."),
              PAIR("lamini/q/example/0/1", "lamini", "Task two."),
+             "{\"instruction\":\"An Alpaca task.\",\"output\":\"ok\"}\n",
              PAIR("orca/q/s/1", "orca", "Task three."), torn);
     const char *path = wr("out.jsonl", text);
     struct ds_generate_done *d;
@@ -302,6 +303,7 @@ TEST(ds_generate_done_torn_tail)
     ASSERT(!ds_generate_done_has(d, "orca/q/s/2"));
     ASSERT(ds_generate_done_known(d, "task TWO"));
     ASSERT(!ds_generate_done_known(d, "Task four."));
+    ASSERT(ds_generate_done_known(d, "an alpaca task")); /* records of other formats too */
     ds_generate_done_free(d);
     char *back;
     size_t len;
@@ -313,6 +315,25 @@ TEST(ds_generate_done_torn_tail)
     ASSERT_OK(ds_generate_done_open(&d, path, &cut, &bad, &err), &err);
     ASSERT_EQ_INT(cut, 0);
     ds_generate_done_free(d);
+
+    /* a torn line longer than a read block, and a file that is all torn line */
+    size_t big = 10000;
+    char *t = bz_malloc(big + 512);
+    int h = snprintf(t, 512, "%s", PAIR("orca/q/s/0", "orca", "Task one."));
+    memset(t + h, 'x', big);
+    path = test_write("big.jsonl", t, (size_t)h + big);
+    ASSERT_OK(ds_generate_done_open(&d, path, &cut, &bad, &err), &err);
+    ASSERT_EQ_INT(cut, big);
+    ASSERT_EQ_INT(ds_generate_done_count(d, DS_GENERATE_ORCA), 1);
+    ds_generate_done_free(d);
+    path = test_write("all.jsonl", t + h, big);
+    ASSERT_OK(ds_generate_done_open(&d, path, &cut, &bad, &err), &err);
+    ASSERT_EQ_INT(cut, big);
+    ds_generate_done_free(d);
+    ASSERT_OK(bz_read_file(path, &back, &len, &err), &err);
+    ASSERT_EQ_INT(len, 0);
+    free(back);
+    free(t);
 }
 
 /* ---------------------------------------------------------------- scripted runs */

@@ -109,6 +109,29 @@ check_out "$tmp/kill.jsonl" lamini $N
 tail -1 "$tmp/again.ev" | grep -q '"written":0,"existing":30,"total":30,"target":30,"dropped":0,"errors":0,"requests":0' ||
     { tail -1 "$tmp/again.ev"; exit 1; }
 check_out "$tmp/kill.jsonl" lamini $N
+
+# SIGTERM: the units in flight finish and are written, then exit 1 saying so
+"$BIN" generate --scheme orca "${common[@]}" -n 80 -o "$tmp/term.jsonl" --parallel 2 --json \
+    >"$tmp/term.ev" 2>"$tmp/term.err" &
+gpid=$!
+for _ in $(seq 400); do
+    [ -f "$tmp/term.jsonl" ] && [ "$(wc -l <"$tmp/term.jsonl")" -ge 2 ] && break
+    sleep 0.02
+done
+kill -TERM $gpid
+set +e
+wait $gpid
+rc=$?
+set -e
+gpid=
+[ $rc -eq 1 ] || { echo "SIGTERM: exit $rc, want 1"; cat "$tmp/term.err"; exit 1; }
+grep -q "stopped short at [0-9]* of 80 orca pairs (interrupted); run again to go on" "$tmp/term.err" ||
+    { cat "$tmp/term.err"; exit 1; }
+tail -1 "$tmp/term.ev" | grep -q '"stopped":true' || { tail -1 "$tmp/term.ev"; exit 1; }
+got=$(wc -l <"$tmp/term.jsonl")
+[ "$got" -lt 80 ] || { echo "SIGTERM did not stop the run"; exit 1; }
+check_out "$tmp/term.jsonl" orca "$got"
+
 kill -TERM $pid
 wait $pid || { echo "serve exit $?"; cat "$tmp/serve.err"; exit 1; }
 pid=
