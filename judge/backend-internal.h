@@ -13,7 +13,8 @@ struct judge_backend {
     char *model;            /* the name requests carry */
     /* local */
     struct judge_local *local;
-    struct judge_local_slot *slot;
+    struct judge_local_slot **slots; /* n_slots, each with its own cache and pool */
+    int n_slots;
     int lora;               /* -1: base */
     /* openai */
     char *base_url;         /* ends before /chat/completions */

@@ -3,14 +3,20 @@
  * results, and the batch entry point that hands requests to the local engine or the
  * OpenAI-compatible client.
  *
- * Key idea: a local backend has one slot and runs the batch in order on the caller's
- * thread (one model copy, all threads in the slot's pool); a remote one runs it
- * through the HTTP client with `parallel` requests in flight.
+ * Key idea: a local backend has one model copy and local_slots slots; one slot runs
+ * the batch in order on the caller's thread with every thread in its pool, several run
+ * requests at once on threads of their own (fewer threads each: small models gain,
+ * because one token's work is too small to split well) and hand their text to the
+ * caller's thread through a queue, so callbacks keep one thread. A remote backend runs
+ * the batch through the HTTP client with `parallel` requests in flight.
  */
 #include "judge/backend-internal.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <unistd.h>
 
 /* judge_sampling_defaults: see backend.h. */
 void judge_sampling_defaults(struct judge_sampling *s)
@@ -70,6 +76,22 @@ void judge_backend_cfg_defaults(struct judge_backend_cfg *c)
     c->max_response = h.max_response;
 }
 
+static int open_slots(struct judge_backend *b, struct bz_err *err)
+{
+    int k = BZ_MAX(1, b->cfg.local_slots), cpus = b->cfg.threads;
+    if (cpus <= 0)
+        cpus = (int)BZ_MAX(1, sysconf(_SC_NPROCESSORS_ONLN));
+    int per = k == 1 ? b->cfg.threads : BZ_MAX(1, cpus / k);
+    b->slots = bz_calloc((size_t)k, sizeof *b->slots);
+    for (int i = 0; i < k; i++) {
+        int rc = judge_local_slot_new(&b->slots[i], b->local, per, b->cfg.n_ctx, err);
+        if (rc)
+            return rc;
+        b->n_slots = i + 1;
+    }
+    return 0;
+}
+
 static int open_local(struct judge_backend *b, const char *rest, struct bz_err *err)
 {
     char *path = bz_strdup(rest);
@@ -96,7 +118,7 @@ static int open_local(struct judge_backend *b, const char *rest, struct bz_err *
         rc = rc >= 0 ? 0 : rc;
     }
     if (rc == 0)
-        rc = judge_local_slot_new(&b->slot, b->local, b->cfg.threads, b->cfg.n_ctx, err);
+        rc = open_slots(b, err);
     if (rc == 0)
         b->model = adapter ? bz_asprintf("%s+%s", judge_local_name(b->local), adapter)
                            : bz_strdup(judge_local_name(b->local));
@@ -162,7 +184,9 @@ void judge_backend_free(struct judge_backend *b)
 {
     if (!b)
         return;
-    judge_local_slot_free(b->slot);
+    for (int i = 0; i < b->n_slots; i++)
+        judge_local_slot_free(b->slots[i]);
+    free(b->slots);
     judge_local_free(b->local);
     free(b->model);
     free(b->base_url);
@@ -177,6 +201,141 @@ const char *judge_backend_model(const struct judge_backend *b)
     return b->model;
 }
 
+/* Several local slots at once: workers take the next request, their text goes
+ * through a queue to the caller's thread, which calls cb; a nonzero cb stops that
+ * request at its next piece. */
+struct piece {
+    struct piece *next;
+    size_t i, n;
+    char text[];
+};
+
+struct lrun {
+    struct judge_backend *b;
+    const struct judge_request *reqs;
+    struct judge_result *res;
+    size_t n;
+    int want_text;
+    volatile sig_atomic_t *cancel;
+    _Atomic size_t next;
+    _Atomic unsigned char *stop; /* per request: the caller's cb said stop */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct piece *head, *tail; /* guarded by mu */
+    int live;                  /* workers running, guarded by mu */
+};
+
+struct lworker {
+    struct lrun *r;
+    struct judge_local_slot *slot;
+    pthread_t th;
+};
+
+static int lrun_text(void *ctx, size_t i, const char *text, size_t n)
+{
+    struct lrun *r = ctx;
+    if (r->want_text) {
+        struct piece *p = bz_malloc(sizeof *p + n);
+        p->next = NULL, p->i = i, p->n = n;
+        memcpy(p->text, text, n);
+        pthread_mutex_lock(&r->mu);
+        if (r->tail)
+            r->tail->next = p;
+        else
+            r->head = p;
+        r->tail = p;
+        pthread_cond_signal(&r->cv);
+        pthread_mutex_unlock(&r->mu);
+    }
+    return atomic_load(&r->stop[i]);
+}
+
+static void *lrun_worker(void *arg)
+{
+    struct lworker *w = arg;
+    struct lrun *r = w->r;
+    for (size_t i; (i = atomic_fetch_add(&r->next, 1)) < r->n;) {
+        if (r->cancel && *r->cancel)
+            judge__fail(&r->res[i], BZ_ECANCELED, "cancelled");
+        else
+            judge_local_slot_run(w->slot, r->b->lora, &r->reqs[i], i, lrun_text, r, r->cancel,
+                                 &r->res[i]);
+    }
+    pthread_mutex_lock(&r->mu);
+    r->live--;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static int local_run_parallel(struct judge_backend *b, const struct judge_request *reqs,
+                              size_t n, struct judge_result *res, judge_text_fn cb, void *ctx,
+                              volatile sig_atomic_t *cancel)
+{
+    struct lrun r = {.b = b, .reqs = reqs, .res = res, .n = n, .want_text = cb != NULL,
+                     .cancel = cancel};
+    r.stop = bz_calloc(n, 1);
+    size_t *delivered = bz_calloc(n, sizeof *delivered);
+    pthread_mutex_init(&r.mu, NULL);
+    pthread_cond_init(&r.cv, NULL);
+    int k = (int)BZ_MIN((size_t)b->n_slots, n);
+    struct lworker *w = bz_calloc((size_t)k, sizeof *w);
+    int started = 0;
+    for (; started < k; started++) {
+        w[started] = (struct lworker){.r = &r, .slot = b->slots[started]};
+        pthread_mutex_lock(&r.mu);
+        r.live++;
+        pthread_mutex_unlock(&r.mu);
+        if (pthread_create(&w[started].th, NULL, lrun_worker, &w[started]) != 0) {
+            pthread_mutex_lock(&r.mu);
+            r.live--;
+            pthread_mutex_unlock(&r.mu);
+            break;
+        }
+    }
+    int rc = 0;
+    if (started == 0)
+        rc = BZ_ENOMEM;
+    pthread_mutex_lock(&r.mu);
+    for (;;) {
+        while (!r.head && r.live > 0)
+            pthread_cond_wait(&r.cv, &r.mu);
+        struct piece *p = r.head;
+        if (!p)
+            break;
+        r.head = p->next;
+        if (!r.head)
+            r.tail = NULL;
+        pthread_mutex_unlock(&r.mu);
+        if (!atomic_load(&r.stop[p->i])) {
+            delivered[p->i] += p->n;
+            if (cb(ctx, p->i, p->text, p->n))
+                atomic_store(&r.stop[p->i], 1);
+        }
+        free(p);
+        pthread_mutex_lock(&r.mu);
+    }
+    pthread_mutex_unlock(&r.mu);
+    for (int i = 0; i < started; i++)
+        pthread_join(w[i].th, NULL);
+    /* a stopped request may have run a few pieces further than the caller saw: its
+     * answer is what was delivered, as with one slot */
+    for (size_t i = 0; i < n; i++)
+        if (atomic_load(&r.stop[i]) && res[i].rc == 0) {
+            if (res[i].text.len > delivered[i]) {
+                res[i].text.len = delivered[i];
+                res[i].text.p[delivered[i]] = 0;
+            }
+            snprintf(res[i].finish_reason, sizeof res[i].finish_reason, "cancel");
+        }
+    free(delivered);
+    pthread_cond_destroy(&r.cv);
+    pthread_mutex_destroy(&r.mu);
+    free((void *)r.stop);
+    free(w);
+    return rc;
+}
+
 /* judge_backend_run: see backend.h. */
 int judge_backend_run(struct judge_backend *b, const struct judge_request *reqs, size_t n,
                       struct judge_result *res, judge_text_fn cb, void *ctx,
@@ -184,12 +343,14 @@ int judge_backend_run(struct judge_backend *b, const struct judge_request *reqs,
 {
     if (b->kind == JUDGE__OPENAI)
         return judge__openai_run(b, reqs, n, res, cb, ctx, cancel);
+    if (b->n_slots > 1 && n > 1)
+        return local_run_parallel(b, reqs, n, res, cb, ctx, cancel);
     for (size_t i = 0; i < n; i++) {
         if (cancel && *cancel) {
             judge__fail(&res[i], BZ_ECANCELED, "cancelled");
             continue;
         }
-        judge_local_slot_run(b->slot, b->lora, &reqs[i], i, cb, ctx, cancel, &res[i]);
+        judge_local_slot_run(b->slots[0], b->lora, &reqs[i], i, cb, ctx, cancel, &res[i]);
     }
     return 0;
 }

@@ -92,6 +92,9 @@ struct judge_backend_cfg {
     const char *template_name;/* local: chat template (NULL: the model's own) */
     int threads;              /* local: threads (<= 0: every CPU) */
     int n_ctx;                /* local: KV cache positions (<= 0: the model's) */
+    int local_slots;          /* local: requests run at once, each slot with threads /
+                               * local_slots threads over the one model (<= 1: one slot,
+                               * all threads; answers then do not depend on the batch) */
 };
 /* parallel 4, stream 1, connect 10 s, read 60 s, total 0, 5 retries, backoff 0.5..30 s,
  * Retry-After up to 120 s, 16 MiB responses. */
@@ -108,8 +111,9 @@ void judge_backend_free(struct judge_backend *b);
 /* The model name requests go to ("stories260K", "qwen2.5-7b-instruct"). */
 const char *judge_backend_model(const struct judge_backend *b);
 
-/* Run reqs[0..n), results in res[0..n) (initialised by the caller). Returns 0 when
- * every request ran (each res[i].rc says how it ended), or a negative code when the
+/* Run reqs[0..n), results in res[0..n) (initialised by the caller). Local slots run
+ * on threads of their own, their text still reaches cb on the caller's thread.
+ * Returns 0 when every request ran (each res[i].rc says how it ended), or a negative code when the
  * batch could not start. cb may be NULL. *cancel (may be NULL) becoming nonzero ends
  * the requests in flight and the rest with BZ_ECANCELED. */
 int judge_backend_run(struct judge_backend *b, const struct judge_request *reqs, size_t n,

@@ -42,7 +42,8 @@ static const char usage[] =
     "MT-Bench (0.7 writing/roleplay, 0.1 stem/humanities, 0 otherwise); resumes.\n"
     "  --max-tokens N     per turn (default 512)     --seed N      sampling seed (1)\n"
     "  --limit N          only the first N questions --template T  local chat template\n"
-    "  --parallel N       requests in flight (remote, default 4)\n"
+    "  --parallel N       requests in flight (remote: default 4; local: slots sharing the\n"
+    "                     threads, default 1)\n"
     "grade: reference-guided for math, reasoning and coding (references from the question\n"
     "file or --reference), turn 2 judged on the whole conversation, pairwise judged twice\n"
     "with the order swapped; resumes without duplicates.\n"
@@ -182,7 +183,7 @@ static int open_backend(struct judge_backend **b, const char *spec, int parallel
     struct judge_backend_cfg cfg;
     judge_backend_cfg_defaults(&cfg);
     if (parallel > 0)
-        cfg.parallel = parallel;
+        cfg.parallel = parallel, cfg.local_slots = parallel;
     cfg.template_name = tmpl;
     return judge_backend_open(b, spec, &cfg, err);
 }

@@ -126,24 +126,30 @@ static void make_requests(struct judge_request *rq)
 
 struct streamed {
     struct bz_buf text[NREQ];
+    pthread_t owner;  /* the thread that called judge_backend_run */
+    int other_thread; /* pieces that arrived on another thread */
+    int stop_first;   /* return nonzero on request 0's first piece */
 };
 
 static int on_text(void *ctx, size_t i, const char *text, size_t n)
 {
     struct streamed *s = ctx;
     bz_buf_append(&s->text[i], text, n);
-    return 0;
+    s->other_thread += !pthread_equal(pthread_self(), s->owner);
+    return s->stop_first && i == 0;
 }
 
-static void run_spec(const char *spec, int stream, int parallel, struct judge_result *res,
-                     struct streamed *st)
+/* slots > 1: that many local slots of one thread each. */
+static void run_slots(const char *spec, int stream, int parallel, int slots,
+                      struct judge_result *res, struct streamed *st)
 {
     struct judge_backend_cfg cfg;
     judge_backend_cfg_defaults(&cfg);
     cfg.stream = stream;
     cfg.parallel = parallel;
     cfg.template_name = "alpaca";
-    cfg.threads = 1;
+    cfg.threads = slots;
+    cfg.local_slots = slots;
     cfg.read_timeout_s = 20;
     struct judge_backend *b;
     struct bz_err err = {0};
@@ -154,7 +160,10 @@ static void run_spec(const char *spec, int stream, int parallel, struct judge_re
         judge_result_init(&res[i]);
         bz_buf_init(&st->text[i]);
     }
+    st->owner = pthread_self();
+    st->other_thread = 0;
     ASSERT_OK(judge_backend_run(b, rq, NREQ, res, on_text, st, NULL), &err);
+    ASSERT_EQ_INT(st->other_thread, 0);
     for (int i = 0; i < NREQ; i++) {
         if (res[i].rc)
             fprintf(stderr, "%s request %d: %s\n", spec, i, res[i].error);
@@ -162,6 +171,12 @@ static void run_spec(const char *spec, int stream, int parallel, struct judge_re
         ASSERT_EQ_STR(st->text[i].p ? st->text[i].p : "", res[i].text.p ? res[i].text.p : "");
     }
     judge_backend_free(b);
+}
+
+static void run_spec(const char *spec, int stream, int parallel, struct judge_result *res,
+                     struct streamed *st)
+{
+    run_slots(spec, stream, parallel, 1, res, st);
 }
 
 static void same_answers(struct judge_result *a, struct judge_result *b)
@@ -210,6 +225,28 @@ TEST(backend_serve_equals_local)
     free_all(loc, &s1);
     free_all(whole, &s2);
     free_all(sse, &s3);
+}
+
+TEST(backend_local_slots_answer_alike)
+{
+    /* three slots of one thread each run the batch at once; every answer equals the
+     * one-slot answer, and the text still reaches the callback on this thread */
+    char spec[512];
+    snprintf(spec, sizeof spec, "local:%s", model_path());
+    struct judge_result one[NREQ], three[NREQ], stopped[NREQ];
+    struct streamed s1 = {0}, s3 = {0}, s4 = {.stop_first = 1};
+    run_slots(spec, 0, 1, 1, one, &s1);
+    run_slots(spec, 0, 1, 3, three, &s3);
+    same_answers(one, three);
+    /* a callback that says stop ends that request only */
+    run_slots(spec, 0, 1, 3, stopped, &s4);
+    ASSERT_EQ_STR(stopped[0].finish_reason, "cancel");
+    ASSERT(stopped[0].text.len < one[0].text.len);
+    for (int i = 1; i < NREQ; i++)
+        ASSERT_EQ_STR(stopped[i].text.p, one[i].text.p);
+    free_all(one, &s1);
+    free_all(three, &s3);
+    free_all(stopped, &s4);
 }
 
 TEST(backend_serve_adapter_by_name)
