@@ -11,6 +11,10 @@
  * layer forward and twice that backward at full T*T (causal masking not subtracted),
  * and LoRA 6*N*R*(C_in + C_out) per adapted linear.
  *
+ * DPO: the same micro-batch as two preference pairs (rows chosen, rejected), timed as
+ * core_dpo_step (one forward, per-row weights, one backward); printed as pairs/s and
+ * as a ratio to the SFT step (about 1: the head chunk is recomputed, nothing else).
+ *
  * Usage: bench_train [steps] [threads]   (defaults 3, all CPUs)
  */
 #include <cblas.h>
@@ -162,6 +166,31 @@ static void bench(const struct shape *s, int steps, double peak, struct core_poo
     for (int i = 0; i < CORE_TRAIN_T_COUNT; i++)
         printf(" %s %.0f%%", core_train_timer_name(i), 100.0 * tm[i] / best);
     printf("\n");
+
+    /* DPO: the same B rows as B/2 pairs (chosen, rejected), reference from a forward */
+    double row[4], ref[4], dbest = 1e30, dbest_cpu = 0;
+    if (core_train_forward(t, &b, 0, 0, row, &sum, &cnt, &err)) {
+        printf("%s: %s\n", s->name, err.msg);
+        exit(1);
+    }
+    for (int i = 0; i < B; i++)
+        ref[i] = -row[i] + 0.1 * (i % 2 ? -1 : 1);
+    for (int i = 0; i <= steps; i++) {
+        struct core_dpo_stats st = {0};
+        core_train_zero_grad(t);
+        double t0 = bz_now(), c0 = cpu_now();
+        if (core_dpo_step(t, &b, B / 2, ref, 0.1f, 0.0f, 1, 1.0f / (B / 2), (uint64_t)i, NULL,
+                          &st, NULL, &err)) {
+            printf("%s: %s\n", s->name, err.msg);
+            exit(1);
+        }
+        double dt = bz_now() - t0, dc = cpu_now() - c0;
+        if (i > 0 && dt < dbest)
+            dbest = dt, dbest_cpu = dc;
+    }
+    printf("    DPO step (%d pairs of T=%d, one forward + one backward): %.3f s/step, %.2f "
+           "pairs/s; %.2fx the SFT step's wall time, %.2fx its CPU time\n", B / 2, T, dbest,
+           (B / 2) / dbest, dbest / best, dbest_cpu / best_cpu);
     core_train_free(t);
     for (int i = 0; i < nt; i++)
         free(ts[i].data);
