@@ -136,13 +136,25 @@ int ds_filter_run(struct ds_dataset *ds, const struct ds_rules *r, double near_t
 void ds_filter_result_free(struct ds_filter_result *res);
 /* The flag names of f joined by ',' into out ("refusal,neardup"). */
 void ds_filter_why(unsigned f, char *out, size_t cap);
+/* What ds_filter_apply wrote. */
+struct ds_filter_applied {
+    size_t ids;        /* ids suggested (or decided) reject */
+    size_t unchanged;  /* ids that already had the same suggestion (not rewritten) */
+    size_t cleared;    /* older filter suggestions of ids that are clean now */
+    size_t decided;    /* flagged ids left alone: a person decided them already */
+    size_t shared;     /* duplicates whose id is the kept record's (no own id) */
+    size_t steps;      /* journal steps written */
+};
+
 /* Write the result to the journal: decide = 0: one ds_suggest step per reason set
- * (suggest reject, why = the flag names), clearing older filter suggestions of ids
- * that are now clean; decide = 1: one ds_decide reject step with every flagged id
- * (undoable). Ids shared with a group's kept member are left out (a decision on a
- * shared id would reject the kept record too). *written gets the ids. */
+ * (suggest reject, why = the flag names, e.g. "refusal,neardup"), and a reset step
+ * for ids whose older filter suggestion (a why made only of flag names) no longer
+ * holds; decide = 1: one ds_decide reject step with every flagged id (undoable).
+ * Ids a person has decided are left alone. A duplicate that shares its id with the
+ * group's kept record (records without their own id are named by content) gets no
+ * duplicate reason: it would reject the kept record too. */
 int ds_filter_apply(struct ds_dataset *ds, const struct ds_filter_result *res, int decide,
-                    size_t *written, struct bz_err *err);
+                    struct ds_filter_applied *out, struct bz_err *err);
 
 /* ---------------------------------------------------------------- scores (scores.c) */
 
