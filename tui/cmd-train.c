@@ -496,9 +496,12 @@ static void build_pair_rows(struct data *d, const int *ids, int n, int **out, in
 }
 
 /* Render prompt turns + answer into an example (ids truncated to seq + 1). Returns 0
- * with x->loss == 0 when the answer has no token left, or a render error. */
+ * with x->loss == 0 when the answer has no token left, or a render error. pair (DPO):
+ * loss on the final answer only (earlier assistant turns are prompt), and a sequence
+ * too long loses the start of its prompt first (down to half of seq), then the end
+ * of its answer, so a long prompt still leaves answer tokens to compare. */
 static int render(struct example *x, const struct ds_record *r, const char *answer,
-                  const struct core_vocab *vocab, int tmpl, int seq, int *truncated,
+                  const struct core_vocab *vocab, int tmpl, int seq, int pair, int *truncated,
                   struct bz_err *err)
 {
     struct core_chat_msg msgs[64];
@@ -513,17 +516,32 @@ static int render(struct example *x, const struct ds_record *r, const char *answ
     memset(x, 0, sizeof *x);
     int rc = core_template_render(vocab, tmpl, msgs, (size_t)nm, 0, &out, err);
     if (!rc) {
-        int n = (int)out.ids.n;
+        int n = (int)out.ids.n, from = 0;
+        if (pair) {
+            int p0 = n; /* start of the last run of answer tokens */
+            while (p0 > 0 && !out.mask[p0 - 1])
+                p0--;
+            while (p0 > 0 && out.mask[p0 - 1])
+                p0--;
+            memset(out.mask, 0, (size_t)p0);
+            if (n > seq + 1) {
+                int keep = BZ_MIN(p0, BZ_MAX((seq + 1) / 2, seq + 1 - (n - p0)));
+                from = p0 - keep;
+                n -= from;
+            }
+        }
         if (n > seq + 1)
             n = seq + 1, (*truncated)++;
+        else if (from)
+            (*truncated)++;
         int loss = 0;
         for (int k = 1; k < n; k++)
-            loss += out.mask[k] != 0;
+            loss += out.mask[from + k] != 0;
         if (loss) {
             x->ids = bz_malloc(sizeof(int32_t) * (size_t)n);
             x->mask = bz_malloc((size_t)n);
-            memcpy(x->ids, out.ids.p, sizeof(int32_t) * (size_t)n);
-            memcpy(x->mask, out.mask, (size_t)n);
+            memcpy(x->ids, out.ids.p + from, sizeof(int32_t) * (size_t)n);
+            memcpy(x->mask, out.mask + from, (size_t)n);
             x->n = n, x->loss = loss;
         }
     }
@@ -555,9 +573,9 @@ static int add_pair(struct data *d, int *cap, const struct ds_record *r,
     }
     struct example c = {0}, x = {0};
     int tr = 0;
-    int rc = render(&c, r, r->chosen, vocab, tmpl, seq, &tr, err);
+    int rc = render(&c, r, r->chosen, vocab, tmpl, seq, 1, &tr, err);
     if (!rc)
-        rc = render(&x, r, r->rejected, vocab, tmpl, seq, &tr, err);
+        rc = render(&x, r, r->rejected, vocab, tmpl, seq, 1, &tr, err);
     if (!rc && c.loss && x.loss) {
         push_example(d, cap, &c);
         push_example(d, cap, &x);
@@ -609,7 +627,7 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
             rc = add_pair(d, &cap, &r, vocab, tmpl, a->seq, &e2);
         } else { /* a preference pair trains on prompt + chosen (HH-style SFT) */
             struct example x;
-            rc = render(&x, &r, r.chosen, vocab, tmpl, a->seq, &d->truncated, &e2);
+            rc = render(&x, &r, r.chosen, vocab, tmpl, a->seq, 0, &d->truncated, &e2);
             if (!rc && x.loss)
                 push_example(d, &cap, &x);
             else if (!rc)

@@ -6,7 +6,7 @@
 # step events; a run killed with SIGKILL and resumed ends with the same adapter bytes;
 # --init-adapter continues an SFT run's adapter (its rank taken, step 1 at log 2) and
 # refuses a disagreeing --rank/--targets and an adapter made for another base, before
-# any work.
+# any work; the Compare view's votes export trains, its ties skipped and counted.
 set -u
 BIN=${BEZOAR_BIN:-$PWD/build/bezoar}
 MODEL=$PWD/../shared/data/models/stories260K.gguf
@@ -107,4 +107,13 @@ if [ -f "$DEMO" ]; then
     grep -q "has shape (2, 64), the model needs (2, 192)" r3.err || { cat r3.err; fail "shape message"; }
     [ ! -e runs/r3/config.json ] && ! grep -q '"event":"start"' r3.out || fail "work done before the refusal"
 fi
+# the Compare view's votes export: {"id","prompt","chosen","rejected"}; a tie is skipped
+printf '%s\n' '{"id":"v1","prompt":"Say hi.","chosen":"Hi there, friend.","rejected":"Go away."}' \
+    '{"id":"v2","prompt":"Tell a story.","chosen":"Once upon a time, a cat sat.","rejected":"No."}' \
+    '{"id":"v3","prompt":"Same?","chosen":"Yes.","rejected":"Yes."}' >votes.jsonl
+"$BIN" train -m "$MODEL" --data votes.jsonl --status all --template alpaca --method dpo \
+    --max-steps 1 --eval-split 0 --threads 2 --json --out runs/v >v.out 2>v.err || { cat v.err; fail "votes"; }
+grep -q 'train: 2 preference pairs; skipped 1: 0 with an empty side, 1 with chosen == rejected' v.err \
+    || { cat v.err; fail "votes pairs line"; }
+grep '"event":"start"' v.out | grep -q '"skipped":1,' || fail "votes: no skipped field"
 echo ok
