@@ -585,8 +585,12 @@ int tui_recipe_run(int argc, char **argv)
             if (code != TUI_EXIT_OK) {
                 bz_buf_init(&b);
                 bz_buf_printf(&b, "{\"event\":\"error\",\"stage\":%d,\"message\":", i + 1);
-                char *msg = bz_asprintf("stage %d/%d '%s' failed (exit %d): see %s/events.jsonl",
-                                        i + 1, r.n, r.st[i].name, code, dir);
+                char *evs = bz_path_join(dir, "events.jsonl");
+                int have = access(evs, R_OK) == 0;
+                char *msg = bz_asprintf("stage %d/%d '%s' failed (exit %d)%s%s", i + 1, r.n,
+                                        r.st[i].name, code, have ? ": its events are in " : "",
+                                        have ? evs : "");
+                free(evs);
                 bz_buf_json_str(&b, msg, strlen(msg));
                 bz_buf_putc(&b, '}');
                 emit(&o, &b);
