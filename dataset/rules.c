@@ -158,23 +158,38 @@ static int ci_contains(const char *hay, const char *needle, size_t nlen)
     return 0;
 }
 
-/* An opening quote right before byte i (after spaces)? */
+/* Is byte i inside a quotation: right after an opening quote (after spaces), or
+ * after an unclosed quote earlier in its line (up to 300 bytes back)? Double quotes
+ * toggle; 「『“« open and 」』”» close; a lone ' only counts right before. */
 static int quoted_before(const unsigned char *s, size_t i)
 {
-    while (i > 0 && s[i - 1] == ' ')
-        i--;
-    if (i == 0)
-        return 0;
-    unsigned char c = s[i - 1];
-    if (c == '"' || c == '\'' || c == '`')
+    size_t j = i;
+    while (j > 0 && s[j - 1] == ' ')
+        j--;
+    if (j > 0 && (s[j - 1] == '\'' || s[j - 1] == '`'))
         return 1;
-    if (i >= 3 && s[i - 3] == 0xE2 && s[i - 2] == 0x80 && (c == 0x9C || c == 0x98))
-        return 1; /* “ ‘ */
-    if (i >= 3 && s[i - 3] == 0xE3 && s[i - 2] == 0x80 && (c == 0x8C || c == 0x8E))
-        return 1; /* 「 『 */
-    if (i >= 2 && s[i - 2] == 0xC2 && c == 0xAB)
-        return 1; /* « */
-    return 0;
+    size_t from = i > 300 ? i - 300 : 0;
+    for (size_t k = i; k > from; k--)
+        if (s[k - 1] == '\n') {
+            from = k;
+            break;
+        }
+    int depth = 0, dq = 0;
+    for (size_t k = from; k < i; k++) {
+        if (s[k] == '"') {
+            dq = !dq;
+        } else if (s[k] == 0xE3 && s[k + 1] == 0x80) {
+            depth += s[k + 2] == 0x8C || s[k + 2] == 0x8E; /* 「 『 */
+            depth -= depth > 0 && (s[k + 2] == 0x8D || s[k + 2] == 0x8F);
+        } else if (s[k] == 0xE2 && s[k + 1] == 0x80) {
+            depth += s[k + 2] == 0x9C;                     /* “ */
+            depth -= depth > 0 && s[k + 2] == 0x9D;        /* ” */
+        } else if (s[k] == 0xC2) {
+            depth += s[k + 1] == 0xAB;                     /* « */
+            depth -= depth > 0 && s[k + 1] == 0xBB;        /* » */
+        }
+    }
+    return dq || depth > 0;
 }
 
 static int refusal(const struct ds__phrases *ph, const char *resp, size_t window,
