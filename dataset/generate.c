@@ -38,8 +38,8 @@ static const char *const evol_names[DS_GENERATE_EVOL_N] = {
     "add-constraints", "deepen", "concretize", "more-reasoning", "complicate-input", "breadth",
 };
 static const char *const drop_names[DS_GENERATE_DROP_N] = {
-    "ok", "empty", "too-short", "unchanged", "copied-prompt", "template-markers",
-    "refusal", "duplicate", "no-items", "empty-response",
+    "ok",      "empty",     "too-short", "unchanged",      "copied-prompt", "template-markers",
+    "refusal", "duplicate", "no-items",  "empty-response",
 };
 
 /* ds_generate_scheme_name: see generate.h. */
@@ -101,8 +101,8 @@ static int hset_add(struct hset *s, uint64_t h)
     if (hset_has(s, h))
         return 0;
     if ((s->n + 1) * 2 > s->cap) {
-        struct hset t = {bz_calloc(s->cap ? s->cap * 2 : 64, sizeof *t.v),
-                         s->cap ? s->cap * 2 : 64, 0};
+        struct hset t = {bz_calloc(s->cap ? s->cap * 2 : 64, sizeof *t.v), s->cap ? s->cap * 2 : 64,
+                         0};
         for (size_t i = 0; i < s->cap; i++)
             if (s->v[i])
                 hset_add(&t, s->v[i]);
@@ -227,8 +227,8 @@ static int seed_parse(const char *path, size_t ln, const char *line, size_t len,
         struct bz_err e2 = {0};
         int n = ds_parse_record(line, len, DS_FMT_UNKNOWN, 0, path, ln, &rec, &e2);
         if (n < 0)
-            rc = bz_errf(err, BZ_EPARSE, "%s:%zu: no \"instruction\" and not a record (%s)",
-                         path, ln, bz_err_msg(&e2, n));
+            rc = bz_errf(err, BZ_EPARSE, "%s:%zu: no \"instruction\" and not a record (%s)", path,
+                         ln, bz_err_msg(&e2, n));
         else
             text = bz_strdup(ds_record_prompt(&rec));
         ds_record_cleanup(&rec);
@@ -305,8 +305,10 @@ int ds_generate_seeds_load(struct ds_generate_seeds *s, const char *path, struct
     free(ids.v);
     free(data);
     if (!rc && s->n == 0)
-        rc = bz_errf(err, BZ_EEMPTY, "%s: no seeds (one JSON object per line: "
-                     "{\"id\", \"instruction\", \"input\"})", path);
+        rc = bz_errf(err, BZ_EEMPTY,
+                     "%s: no seeds (one JSON object per line: "
+                     "{\"id\", \"instruction\", \"input\"})",
+                     path);
     if (rc)
         ds_generate_seeds_cleanup(s);
     return rc;
@@ -372,8 +374,8 @@ void ds_generate_prompts_cleanup(struct ds_generate_prompts *p)
 }
 
 /* Read dir/name, trailing whitespace dropped; each of need[] must occur in it. */
-static int prompt_read(const char *dir, const char *name, const char *const *need,
-                       char **out, struct bz_err *err)
+static int prompt_read(const char *dir, const char *name, const char *const *need, char **out,
+                       struct bz_err *err)
 {
     char *path = bz_path_join(dir, name), *data;
     size_t len;
@@ -593,9 +595,18 @@ static size_t list_marker(const char *s)
 }
 
 static const char *const marker_words[] = {
-    "{instruction}", "{examples}", "{topic}", "{count}", "#given instruction#",
-    "#rewritten instruction#", "#created instruction#", "given instruction",
-    "rewritten instruction", "created instruction", "given prompt", "rewritten prompt",
+    "{instruction}",
+    "{examples}",
+    "{topic}",
+    "{count}",
+    "#given instruction#",
+    "#rewritten instruction#",
+    "#created instruction#",
+    "given instruction",
+    "rewritten instruction",
+    "created instruction",
+    "given prompt",
+    "rewritten prompt",
 };
 
 static int has_markers(const char *s)
@@ -611,8 +622,8 @@ static int has_markers(const char *s)
 /* Labels an answer may put before an instruction. Longest first. */
 static const char *const labels[] = {
     "#rewritten instruction#", "#created instruction#", "#new instruction#",
-    "rewritten instruction", "created instruction", "new instruction", "rewritten prompt",
-    "instruction", "task",
+    "rewritten instruction",   "created instruction",   "new instruction",
+    "rewritten prompt",        "instruction",           "task",
 };
 
 /* Strip surrounding whitespace, emphasis, quotes and leading labels in place. */
@@ -668,7 +679,7 @@ size_t ds_generate_parse_list(const char *text, char **items, size_t max)
     struct bz_buf cur;
     bz_buf_init(&cur);
     int open = 0; /* an item is being collected */
-    for (const char *l = text;; ) {
+    for (const char *l = text;;) {
         const char *nl = strchr(l, '\n');
         size_t len = nl ? (size_t)(nl - l) : strlen(l);
         char *line = trim_dup(l, len);
@@ -793,14 +804,14 @@ struct evol_step {
 };
 /* The steps of one seed's chain; chains are found by the hash of the seed id. */
 struct evol_chain {
-    uint64_t seed_hash;     /* 0: an empty slot */
+    uint64_t seed_hash; /* 0: an empty slot */
     struct evol_step *v;
     size_t n, cap;
 };
 
 struct ds_generate_done {
-    struct hset keys;       /* unit keys and pair keys */
-    struct hset known;      /* normalised instructions */
+    struct hset keys;  /* unit keys and pair keys */
+    struct hset known; /* normalised instructions */
     size_t count[3];
     struct evol_chain *chains; /* open addressing, cap_chains a power of two */
     size_t n_chains, cap_chains;
@@ -876,8 +887,7 @@ static int done_line(struct ds_generate_done *d, const char *line, size_t len)
     {
         const cJSON *role = cJSON_GetObjectItemCaseSensitive(m, "role");
         const cJSON *content = cJSON_GetObjectItemCaseSensitive(m, "content");
-        if (cJSON_IsString(role) && !strcmp(role->valuestring, "user") &&
-            cJSON_IsString(content)) {
+        if (cJSON_IsString(role) && !strcmp(role->valuestring, "user") && cJSON_IsString(content)) {
             user = content->valuestring;
             break;
         }
@@ -1021,10 +1031,10 @@ int ds_generate_done_known(const struct ds_generate_done *d, const char *instruc
 
 /* Where units come from: a seed (every scheme) or a topic (LaMini). */
 struct source {
-    size_t index;   /* into seeds, or topics when topic */
+    size_t index; /* into seeds, or topics when topic */
     int topic;
-    char *id;       /* the seed id, or "t" + hash of the topic */
-    int next_k;     /* the next k to try */
+    char *id;   /* the seed id, or "t" + hash of the topic */
+    int next_k; /* the next k to try */
 };
 
 struct unit {
@@ -1044,7 +1054,7 @@ struct run {
     volatile sig_atomic_t *cancel;
     struct ds_generate_stats *st;
 
-    pthread_mutex_t mu;          /* everything below */
+    pthread_mutex_t mu; /* everything below */
     struct ds_generate_done *d;
     int fd;
     size_t target, inflight, max_units;
@@ -1077,8 +1087,17 @@ static void emit(struct run *r, int type, const char *key, const char *id, const
     if (!r->ev)
         return;
     struct ds_generate_event e = {
-        type, key, id, strategy, generation, reason, message,
-        r->d->count[r->o->scheme], r->target, r->st->dropped, r->st->errors,
+        type,
+        key,
+        id,
+        strategy,
+        generation,
+        reason,
+        message,
+        r->d->count[r->o->scheme],
+        r->target,
+        r->st->dropped,
+        r->st->errors,
     };
     r->ev(r->ectx, &e);
 }
@@ -1093,8 +1112,8 @@ static void drop(struct run *r, const char *key, const char *strategy, int reaso
 }
 
 /* Run one request; 0 with the answer in text, else the error is counted and told. */
-static int ask(struct run *r, int stage, const char *key, const char *strategy,
-               const char *system, const char *user, struct bz_buf *text)
+static int ask(struct run *r, int stage, const char *key, const char *strategy, const char *system,
+               const char *user, struct bz_buf *text)
 {
     char stage_c = stage == DS_GENERATE_STAGE_INSTRUCTION ? 'i' : 'r';
     char *sk = bz_asprintf("%llu/%c/%s", (unsigned long long)r->o->s.seed, stage_c, key);
@@ -1134,8 +1153,8 @@ static void iso_time(char out[32])
 struct pair {
     const char *key, *strategy, *seed_id, *system, *user, *response;
     int generation;
-    const char *topic;           /* LaMini topic-guided */
-    const size_t *examples;      /* LaMini example-guided: the seeds shown */
+    const char *topic;      /* LaMini topic-guided */
+    const size_t *examples; /* LaMini example-guided: the seeds shown */
     size_t n_examples;
 };
 
@@ -1154,8 +1173,8 @@ static void pair_json(struct run *r, const struct pair *pr, const char *id, stru
     bz_buf_json_str(b, pr->user, strlen(pr->user));
     bz_buf_puts(b, "},{\"role\":\"assistant\",\"content\":");
     bz_buf_json_str(b, pr->response, strlen(pr->response));
-    bz_buf_printf(b, "}],\"meta\":{\"scheme\":\"%s\",\"strategy\":",
-                  ds_generate_scheme_name(o->scheme));
+    bz_buf_printf(
+        b, "}],\"meta\":{\"scheme\":\"%s\",\"strategy\":", ds_generate_scheme_name(o->scheme));
     bz_buf_json_str(b, pr->strategy, strlen(pr->strategy));
     bz_buf_printf(b, ",\"generation\":%d,\"seed_id\":", pr->generation);
     bz_buf_json_str(b, pr->seed_id, strlen(pr->seed_id));
@@ -1178,7 +1197,8 @@ static void pair_json(struct run *r, const struct pair *pr, const char *id, stru
     bz_buf_json_str(b, be, strlen(be));
     bz_buf_puts(b, ",\"model\":");
     bz_buf_json_str(b, model, strlen(model));
-    bz_buf_printf(b, ",\"sampling\":{\"temperature\":%.9g,\"top_p\":%.9g,\"max_tokens\":%d,"
+    bz_buf_printf(b,
+                  ",\"sampling\":{\"temperature\":%.9g,\"top_p\":%.9g,\"max_tokens\":%d,"
                   "\"seed\":%llu},\"time\":",
                   o->s.temperature, o->s.top_p, o->s.max_tokens, (unsigned long long)o->s.seed);
     char t[32];
@@ -1302,8 +1322,9 @@ static void unit_lamini(struct run *r, const struct unit *u, const char *key)
         } else if (!claim(r, items[j])) {
             drop(r, pk, strategy, DS_GENERATE_DROP_DUPLICATE);
         } else {
-            struct pair pr = {pk, strategy, s->id, NULL, items[j], NULL, 1,
-                              s->topic ? r->topics[s->index] : NULL, idx, nidx};
+            struct pair pr = {pk,       strategy, s->id, NULL,
+                              items[j], NULL,     1,     s->topic ? r->topics[s->index] : NULL,
+                              idx,      nidx};
             respond(r, &pr);
         }
         free(pk);
@@ -1346,8 +1367,8 @@ static void unit_evol(struct run *r, const struct unit *u, const char *key)
         if (why != DS_GENERATE_OK) {
             drop(r, key, evol_names[strat], why);
         } else {
-            struct pair pr = {key, evol_names[strat], s->id, NULL, evolved, NULL, gen,
-                              NULL, NULL, 0};
+            struct pair pr = {key, evol_names[strat], s->id, NULL, evolved, NULL, gen, NULL, NULL,
+                              0};
             respond(r, &pr);
         }
         free(evolved);
@@ -1359,8 +1380,16 @@ static void unit_orca(struct run *r, const struct unit *u, const char *key)
 {
     const struct source *s = &r->src[u->src];
     size_t i = orca_index(r->p, s->id, u->k);
-    struct pair pr = {key, r->p->orca_name[i], s->id, r->p->orca[i],
-                      r->seeds->v[s->index].instruction, NULL, 1, NULL, NULL, 0};
+    struct pair pr = {key,
+                      r->p->orca_name[i],
+                      s->id,
+                      r->p->orca[i],
+                      r->seeds->v[s->index].instruction,
+                      NULL,
+                      1,
+                      NULL,
+                      NULL,
+                      0};
     respond(r, &pr);
 }
 

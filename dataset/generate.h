@@ -36,39 +36,43 @@
 #include "core/bz.h"
 
 enum ds_generate_scheme { DS_GENERATE_LAMINI, DS_GENERATE_EVOL, DS_GENERATE_ORCA };
-const char *ds_generate_scheme_name(int scheme);   /* "lamini", "evol", "orca" */
-int ds_generate_scheme_parse(const char *name);    /* DS_GENERATE_*, or -1 */
+const char *ds_generate_scheme_name(int scheme); /* "lamini", "evol", "orca" */
+int ds_generate_scheme_parse(const char *name);  /* DS_GENERATE_*, or -1 */
 
 /* Evol-Instruct strategies, in the order of their prompt files. */
 enum ds_generate_evol {
-    DS_GENERATE_EVOL_CONSTRAINTS, DS_GENERATE_EVOL_DEEPEN, DS_GENERATE_EVOL_CONCRETIZE,
-    DS_GENERATE_EVOL_REASONING, DS_GENERATE_EVOL_INPUT, DS_GENERATE_EVOL_BREADTH,
+    DS_GENERATE_EVOL_CONSTRAINTS,
+    DS_GENERATE_EVOL_DEEPEN,
+    DS_GENERATE_EVOL_CONCRETIZE,
+    DS_GENERATE_EVOL_REASONING,
+    DS_GENERATE_EVOL_INPUT,
+    DS_GENERATE_EVOL_BREADTH,
     DS_GENERATE_EVOL_N
 };
-const char *ds_generate_evol_name(int strategy);   /* "add-constraints", ..., "breadth" */
+const char *ds_generate_evol_name(int strategy); /* "add-constraints", ..., "breadth" */
 
 /* Why an evolved instruction was dropped (the "dropped" event's reason). */
 enum ds_generate_drop {
     DS_GENERATE_OK = 0,
-    DS_GENERATE_DROP_EMPTY,      /* nothing left after cleaning */
-    DS_GENERATE_DROP_SHORT,      /* fewer than 3 words */
-    DS_GENERATE_DROP_UNCHANGED,  /* the same instruction after normalising */
-    DS_GENERATE_DROP_COPIED,     /* the prompt (a line of the template) copied back */
-    DS_GENERATE_DROP_MARKERS,    /* template markers left ("{instruction}", "#Given ...#") */
-    DS_GENERATE_DROP_REFUSAL,    /* a refusal as ds_record_flags sees it */
-    DS_GENERATE_DROP_DUPLICATE,  /* an instruction already seeded or written */
-    DS_GENERATE_DROP_NO_ITEMS,   /* LaMini: no usable instruction in the answer */
+    DS_GENERATE_DROP_EMPTY,          /* nothing left after cleaning */
+    DS_GENERATE_DROP_SHORT,          /* fewer than 3 words */
+    DS_GENERATE_DROP_UNCHANGED,      /* the same instruction after normalising */
+    DS_GENERATE_DROP_COPIED,         /* the prompt (a line of the template) copied back */
+    DS_GENERATE_DROP_MARKERS,        /* template markers left ("{instruction}", "#Given ...#") */
+    DS_GENERATE_DROP_REFUSAL,        /* a refusal as ds_record_flags sees it */
+    DS_GENERATE_DROP_DUPLICATE,      /* an instruction already seeded or written */
+    DS_GENERATE_DROP_NO_ITEMS,       /* LaMini: no usable instruction in the answer */
     DS_GENERATE_DROP_EMPTY_RESPONSE, /* the response was empty */
     DS_GENERATE_DROP_N
 };
-const char *ds_generate_drop_name(int reason);     /* "unchanged", "copied-prompt", ... */
+const char *ds_generate_drop_name(int reason); /* "unchanged", "copied-prompt", ... */
 
 /* ---------------------------------------------------------------- inputs */
 
 struct ds_generate_seed {
-    char *id;           /* the record's "id", else "s" + 16 hex digits of its text's hash */
-    char *instruction;  /* instruction, with the input appended after a blank line */
-    size_t line;        /* 1-based line in the seeds file */
+    char *id;          /* the record's "id", else "s" + 16 hex digits of its text's hash */
+    char *instruction; /* instruction, with the input appended after a blank line */
+    size_t line;       /* 1-based line in the seeds file */
 };
 struct ds_generate_seeds {
     struct ds_generate_seed *v;
@@ -96,8 +100,8 @@ int ds_generate_topics_load(char ***out, size_t *n, const char *path, struct bz_
 struct ds_generate_prompts {
     char *lamini_example, *lamini_topic;
     char *evol[DS_GENERATE_EVOL_N];
-    char **orca;          /* n_orca system messages */
-    char **orca_name;     /* their strategy names */
+    char **orca;      /* n_orca system messages */
+    char **orca_name; /* their strategy names */
     size_t n_orca;
 };
 int ds_generate_prompts_load(struct ds_generate_prompts *p, const char *dir, struct bz_err *err);
@@ -167,19 +171,19 @@ struct ds_generate_sampling {
     double temperature;
     double top_p;
     int max_tokens;
-    uint64_t seed;       /* the run's seed; each request's seed derives from it and its key */
+    uint64_t seed; /* the run's seed; each request's seed derives from it and its key */
 };
 
 enum ds_generate_stage { DS_GENERATE_STAGE_INSTRUCTION, DS_GENERATE_STAGE_RESPONSE };
 
 /* One request for the caller to run. Everything is borrowed for the call. */
 struct ds_generate_req {
-    int stage;                 /* enum ds_generate_stage */
-    const char *key;           /* the unit's key */
-    const char *system;        /* NULL: no system message */
+    int stage;          /* enum ds_generate_stage */
+    const char *key;    /* the unit's key */
+    const char *system; /* NULL: no system message */
     const char *user;
     const struct ds_generate_sampling *s;
-    uint64_t seed;             /* this request's sampling seed (< 2^31) */
+    uint64_t seed; /* this request's sampling seed (< 2^31) */
 };
 /* Run req; the whole answer goes to text (initialised, empty). Return 0, or a negative
  * code with the words in err. Called from `parallel` threads at once. */
@@ -188,9 +192,9 @@ typedef int (*ds_generate_complete_fn)(void *ctx, const struct ds_generate_req *
 
 enum ds_generate_ev { DS_GENERATE_EV_PAIR, DS_GENERATE_EV_DROPPED, DS_GENERATE_EV_ERROR };
 struct ds_generate_event {
-    int type;               /* enum ds_generate_ev */
-    const char *key;        /* the pair's key (PAIR) or the unit's */
-    const char *id;         /* PAIR: the record id */
+    int type;        /* enum ds_generate_ev */
+    const char *key; /* the pair's key (PAIR) or the unit's */
+    const char *id;  /* PAIR: the record id */
     const char *strategy;
     int generation;         /* PAIR: 1 for LaMini and Orca, >= 1 along an Evol chain */
     int reason;             /* DROPPED: enum ds_generate_drop */
@@ -203,23 +207,23 @@ typedef void (*ds_generate_event_fn)(void *ctx, const struct ds_generate_event *
 
 struct ds_generate_opts {
     int scheme;
-    const char *out;          /* the output file (JSON lines, OpenAI chat format) */
-    size_t n;                 /* target: pairs of this scheme in out */
-    int parallel;             /* units in flight (threads); 1: on the caller's thread */
+    const char *out; /* the output file (JSON lines, OpenAI chat format) */
+    size_t n;        /* target: pairs of this scheme in out */
+    int parallel;    /* units in flight (threads); 1: on the caller's thread */
     struct ds_generate_sampling s;
-    const char *backend;      /* provenance: the backend spec and model name */
+    const char *backend; /* provenance: the backend spec and model name */
     const char *model;
-    int count;                /* LaMini: instructions asked for per request (default 5) */
-    int max_units;            /* units tried at most in this run (<= 0: 4 * missing + 16) */
+    int count;     /* LaMini: instructions asked for per request (default 5) */
+    int max_units; /* units tried at most in this run (<= 0: 4 * missing + 16) */
 };
 
 struct ds_generate_stats {
-    size_t existing;          /* pairs of the scheme in out before the run */
+    size_t existing; /* pairs of the scheme in out before the run */
     size_t written, dropped, errors, requests, units;
     size_t dropped_by[DS_GENERATE_DROP_N];
-    size_t torn;              /* bytes of a torn last line cut off */
-    size_t bad_lines;         /* lines of out that were not JSON (kept, skipped) */
-    int exhausted;            /* every unit the seeds allow was tried */
+    size_t torn;      /* bytes of a torn last line cut off */
+    size_t bad_lines; /* lines of out that were not JSON (kept, skipped) */
+    int exhausted;    /* every unit the seeds allow was tried */
 };
 
 /* Generate until out holds o->n pairs of o->scheme (never more), the unit budget is

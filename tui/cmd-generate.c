@@ -25,7 +25,7 @@
 #include "dataset/generate.h"
 #include "judge/judge.h"
 
-BZ_CMD("generate", tui_cmd_generate, "synthetic pairs by a scheme (lamini, evol, orca) from a backend");
+BZ_CMD("generate", tui_cmd_generate, "synthetic pairs by scheme: lamini, evol, orca");
 
 static const char usage[] =
     "usage: bezoar generate --scheme lamini|evol|orca --seeds SEEDS --backend SPEC -n N\n"
@@ -143,8 +143,9 @@ static void progress_show(struct gen_ui *u, const struct ds_generate_event *e)
     double rate = el > 0 ? (double)made / el : 0;
     double eta = rate > 0 ? (double)(e->total - e->done) / rate : -1;
     if (u->json) {
-        printf("{\"event\":\"progress\",\"done\":%zu,\"total\":%zu,\"dropped\":%zu,"
-               "\"errors\":%zu,\"elapsed_s\":%.3f,\"rate\":%.4f,\"eta_s\":%.1f}\n",
+        printf("{\"event\":\"progress\",\"phase\":\"generate\",\"done\":%zu,\"total\":%zu,"
+               "\"dropped\":%zu,\"errors\":%zu,\"elapsed_s\":%.3f,\"rate\":%.4f,"
+               "\"eta_s\":%.1f}\n",
                e->done, e->total, e->dropped, e->errors, el, rate, eta);
         fflush(stdout);
     } else if (u->tty) {
@@ -158,8 +159,8 @@ static void progress_show(struct gen_ui *u, const struct ds_generate_event *e)
             snprintf(etas, sizeof etas, "ETA %.0f s", eta);
         else
             snprintf(etas, sizeof etas, "ETA ?");
-        fprintf(stderr, "\rgenerate [%s] %zu/%zu  %.2f pairs/s  %s  dropped %zu  errors %zu ",
-                bar, e->done, e->total, rate, etas, e->dropped, e->errors);
+        fprintf(stderr, "\rgenerate [%s] %zu/%zu  %.2f pairs/s  %s  dropped %zu  errors %zu ", bar,
+                e->done, e->total, rate, etas, e->dropped, e->errors);
     }
 }
 
@@ -204,8 +205,8 @@ int tui_cmd_generate(int argc, char **argv)
 {
     const char *scheme_s = NULL, *seeds_p = NULL, *spec = NULL, *out = NULL, *topics_p = NULL;
     const char *prompts_d = NULL, *tmpl = NULL;
-    double n = -1, parallel = 0, temp = 0.7, top_p = 0.95, max_tokens = 512, seed = 1,
-           count = 5, max_units = 0, retries = -1;
+    double n = -1, parallel = 0, temp = 0.7, top_p = 0.95, max_tokens = 512, seed = 1, count = 5,
+           max_units = 0, retries = -1;
     int json = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -266,7 +267,8 @@ int tui_cmd_generate(int argc, char **argv)
     for (size_t i = 0; i < BZ_ARRAY_SIZE(whole); i++)
         if (floor(whole[i]) != whole[i])
             return usage_fail("-n, --parallel, --max-tokens, --seed, --count, --max-units and "
-                              "--retries take whole numbers (got %g)", whole[i]);
+                              "--retries take whole numbers (got %g)",
+                              whole[i]);
     if (!scheme_s || !seeds_p || !spec || n < 0 || !out)
         return usage_fail("--scheme, --seeds, --backend, -n and -o are required");
     int scheme = ds_generate_scheme_parse(scheme_s);
@@ -276,7 +278,8 @@ int tui_cmd_generate(int argc, char **argv)
         return usage_fail("--topics is for --scheme lamini");
     if (strncmp(spec, "local:", 6) && strncmp(spec, "openai:", 7))
         return usage_fail("--backend: expected local:MODEL[+ADAPTER] or openai:URL#MODEL "
-                          "(got %s)", spec);
+                          "(got %s)",
+                          spec);
 
     struct bz_err err = {0};
     struct ds_generate_seeds seeds = {0};
@@ -392,8 +395,7 @@ int tui_cmd_generate(int argc, char **argv)
             fflush(stdout);
         } else {
             fprintf(stderr, "generate: %s: %zu new %s pair%s, %zu of %zu; %zu dropped", out,
-                    st.written, scheme_s, st.written == 1 ? "" : "s", now, (size_t)n,
-                    st.dropped);
+                    st.written, scheme_s, st.written == 1 ? "" : "s", now, (size_t)n, st.dropped);
             for (int r = 1, k = 0; r < DS_GENERATE_DROP_N; r++)
                 if (st.dropped_by[r])
                     fprintf(stderr, "%s%s %zu", k++ ? ", " : " (", ds_generate_drop_name(r),
@@ -411,11 +413,12 @@ int tui_cmd_generate(int argc, char **argv)
         goto fail;
     if (now < (size_t)n) {
         code = tui_cmd_fail(TUI_EXIT_ERROR,
-                            "generate: stopped short at %zu of %zu %s pairs (%s); run again to go on",
+                            "generate: stopped short at %zu of %zu %s pairs (%s); "
+                            "run again to go on",
                             now, (size_t)n, scheme_s,
-                            stop_units      ? "interrupted"
-                            : st.exhausted  ? "every unit the seeds allow was tried: add seeds"
-                                            : "the unit budget (--max-units) is spent");
+                            stop_units     ? "interrupted"
+                            : st.exhausted ? "every unit the seeds allow was tried: add seeds"
+                                           : "the unit budget (--max-units) is spent");
     }
     goto cleanup;
 fail:

@@ -26,9 +26,10 @@ static uint32_t rnd(void)
 }
 
 static const char *const words[] = {
-    "the", "model", "answer", "data", "question", "explain", "simple", "write", "list",
-    "three", "reasons", "why", "water", "boils", "at", "sea", "level", "function", "returns",
-    "value", "because", "energy", "people", "city", "history", "number", "prime", "sort",
+    "the",    "model",  "answer", "data",     "question", "explain", "simple",
+    "write",  "list",   "three",  "reasons",  "why",      "water",   "boils",
+    "at",     "sea",    "level",  "function", "returns",  "value",   "because",
+    "energy", "people", "city",   "history",  "number",   "prime",   "sort",
 };
 
 static void put_words(FILE *f, int n)
@@ -48,11 +49,12 @@ static int write_pairs(const char *path, size_t n)
         put_words(f, 12 + (int)(rnd() % 20));
         fputs("\"},{\"role\":\"assistant\",\"content\":\"", f);
         put_words(f, 40 + (int)(rnd() % 120));
-        fprintf(f, "\"}],\"meta\":{\"scheme\":\"evol\",\"strategy\":\"deepen\",\"generation\":%zu,"
-                   "\"seed_id\":\"seed-%zu\",\"backend\":\"openai:http://127.0.0.1:8080/v1#m\","
-                   "\"model\":\"m\",\"sampling\":{\"temperature\":0.7,\"top_p\":0.95,"
-                   "\"max_tokens\":512,\"seed\":1},\"time\":\"2026-11-26T08:00:00Z\","
-                   "\"key\":\"evol/seed-%zu/deepen/%zu\"}}\n",
+        fprintf(f,
+                "\"}],\"meta\":{\"scheme\":\"evol\",\"strategy\":\"deepen\",\"generation\":%zu,"
+                "\"seed_id\":\"seed-%zu\",\"backend\":\"openai:http://127.0.0.1:8080/v1#m\","
+                "\"model\":\"m\",\"sampling\":{\"temperature\":0.7,\"top_p\":0.95,"
+                "\"max_tokens\":512,\"seed\":1},\"time\":\"2026-11-26T08:00:00Z\","
+                "\"key\":\"evol/seed-%zu/deepen/%zu\"}}\n",
                 i / 1000 + 1, i % 1000, i % 1000, i / 1000);
     }
     return fclose(f);
@@ -66,8 +68,9 @@ static int instant(void *ctx, const struct ds_generate_req *q, struct bz_buf *te
     if (q->stage == DS_GENERATE_STAGE_RESPONSE)
         bz_buf_printf(text, "An answer of a few words to: %s", q->user);
     else
-        bz_buf_printf(text, "1. Describe the number %llu in words.\n2. Name a city with %llu "
-                            "people in it.\n3. Write a line about item %llu.\n",
+        bz_buf_printf(text,
+                      "1. Describe the number %llu in words.\n2. Name a city with %llu "
+                      "people in it.\n3. Write a line about item %llu.\n",
                       (unsigned long long)q->seed, (unsigned long long)(q->seed / 3),
                       (unsigned long long)(q->seed / 7));
     return 0;

@@ -59,7 +59,8 @@ TEST(ds_generate_parse_unlisted_lines)
     /* what the demo model writes: no list, short fragments */
     char *it[8];
     size_t n = ds_generate_parse_list("Some ideas:\nA mouse greenqueak,.\n9, 5.\n\n"
-                                      "The cow says moo every day\n{topic} is a nice thing\n", it, 8);
+                                      "The cow says moo every day\n{topic} is a nice thing\n",
+                                      it, 8);
     ASSERT_EQ_INT(n, 2);
     ASSERT_EQ_STR(it[0], "A mouse greenqueak,.");
     ASSERT_EQ_STR(it[1], "The cow says moo every day");
@@ -94,11 +95,10 @@ TEST(ds_generate_prompts_and_lamini_prompt)
     for (int i = 0; i < DS_GENERATE_EVOL_N; i++)
         ASSERT(strstr(p.evol[i], "{instruction}") != NULL);
     struct ds_generate_seeds s;
-    const char *path = wr("s.jsonl",
-                                  "{\"id\":\"a\",\"instruction\":\"Say hi.\"}\n"
-                                  "{\"id\":\"b\",\"instruction\":\"Sort.\",\"input\":\"3, 1\"}\n"
-                                  "{\"id\":\"c\",\"instruction\":\"Count to three.\"}\n"
-                                  "{\"id\":\"d\",\"instruction\":\"Name a colour.\"}\n");
+    const char *path = wr("s.jsonl", "{\"id\":\"a\",\"instruction\":\"Say hi.\"}\n"
+                                     "{\"id\":\"b\",\"instruction\":\"Sort.\",\"input\":\"3, 1\"}\n"
+                                     "{\"id\":\"c\",\"instruction\":\"Count to three.\"}\n"
+                                     "{\"id\":\"d\",\"instruction\":\"Name a colour.\"}\n");
     ASSERT_OK(ds_generate_seeds_load(&s, path, &err), &err);
     size_t idx[3];
     size_t n = ds_generate_lamini_examples(&s, 1, 0, 3, idx);
@@ -154,14 +154,14 @@ TEST(ds_generate_seeds_load)
 {
     struct bz_err err = {0};
     struct ds_generate_seeds s;
-    const char *path = wr(
-        "s.jsonl",
-        "# comment\n"
-        "{\"id\":\"x/1\",\"instruction\":\"  Say hi.  \"}\n"
-        "\n"
-        "{\"instruction\":\"Sort these.\",\"input\":\"3, 1\"}\n"
-        "{\"id\":7,\"messages\":[{\"role\":\"user\",\"content\":\"What is two plus two?\"},"
-        "{\"role\":\"assistant\",\"content\":\"Four.\"}]}\n");
+    const char *path =
+        wr("s.jsonl",
+           "# comment\n"
+           "{\"id\":\"x/1\",\"instruction\":\"  Say hi.  \"}\n"
+           "\n"
+           "{\"instruction\":\"Sort these.\",\"input\":\"3, 1\"}\n"
+           "{\"id\":7,\"messages\":[{\"role\":\"user\",\"content\":\"What is two plus two?\"},"
+           "{\"role\":\"assistant\",\"content\":\"Four.\"}]}\n");
     ASSERT_OK(ds_generate_seeds_load(&s, path, &err), &err);
     ASSERT_EQ_INT(s.n, 3);
     ASSERT_EQ_STR(s.v[0].id, "x_1"); /* '/' would split keys */
@@ -179,7 +179,7 @@ TEST(ds_generate_seeds_load)
     ASSERT(strstr(err.msg, "bad.jsonl:3: not a JSON object"));
     bz_err_clear(&err);
     path = wr("bad2.jsonl", "{\"id\":\"a\",\"instruction\":\"x y z\"}\n"
-                                    "{\"id\":\"a\",\"instruction\":\"y z w\"}\n");
+                            "{\"id\":\"a\",\"instruction\":\"y z w\"}\n");
     ASSERT_EQ_INT(ds_generate_seeds_load(&s, path, &err), BZ_EPARSE);
     ASSERT(strstr(err.msg, "bad2.jsonl:2: duplicate id \"a\""));
     bz_err_clear(&err);
@@ -232,7 +232,8 @@ TEST(ds_generate_evol_checks)
     const char *tmpl = p.evol[DS_GENERATE_EVOL_DEEPEN], *orig = "Name three sea animals.";
     char *out;
     ASSERT_EQ_INT(ds_generate_evol_check("#Rewritten Instruction#: \"Name three sea animals and "
-                                         "say where each one lives.\"\n", orig, tmpl, &out),
+                                         "say where each one lives.\"\n",
+                                         orig, tmpl, &out),
                   DS_GENERATE_OK);
     ASSERT_EQ_STR(out, "Name three sea animals and say where each one lives.");
     free(out);
@@ -242,17 +243,18 @@ TEST(ds_generate_evol_checks)
     ASSERT_EQ_INT(ds_generate_evol_check(" \n ", orig, tmpl, &out), DS_GENERATE_DROP_EMPTY);
     ASSERT_EQ_INT(ds_generate_evol_check("Fish.", orig, tmpl, &out), DS_GENERATE_DROP_SHORT);
     ASSERT_EQ_INT(ds_generate_evol_check("I want you to act as an instruction rewriter. Name "
-                                         "sea animals.", orig, tmpl, &out),
+                                         "sea animals.",
+                                         orig, tmpl, &out),
                   DS_GENERATE_DROP_COPIED);
-    ASSERT_EQ_INT(ds_generate_evol_check("Name {instruction} three sea animals in detail", orig,
-                                         tmpl, &out),
-                  DS_GENERATE_DROP_MARKERS);
+    ASSERT_EQ_INT(
+        ds_generate_evol_check("Name {instruction} three sea animals in detail", orig, tmpl, &out),
+        DS_GENERATE_DROP_MARKERS);
     ASSERT_EQ_INT(ds_generate_evol_check("Here is the given instruction made harder: name four",
                                          orig, tmpl, &out),
                   DS_GENERATE_DROP_MARKERS);
-    ASSERT_EQ_INT(ds_generate_evol_check("As an AI language model, I cannot rewrite this.", orig,
-                                         tmpl, &out),
-                  DS_GENERATE_DROP_REFUSAL);
+    ASSERT_EQ_INT(
+        ds_generate_evol_check("As an AI language model, I cannot rewrite this.", orig, tmpl, &out),
+        DS_GENERATE_DROP_REFUSAL);
     for (int r = 0; r < DS_GENERATE_DROP_N; r++)
         ASSERT(strcmp(ds_generate_drop_name(r), "?") != 0);
     ds_generate_prompts_cleanup(&p);
@@ -276,9 +278,9 @@ TEST(ds_generate_keys)
     ASSERT_EQ_INT(ds_generate_scheme_parse("nope"), -1);
 }
 
-#define PAIR(key, scheme, user)                                                              \
-    "{\"id\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"" user "\"},{\"role\":"      \
-    "\"assistant\",\"content\":\"a\"}],\"meta\":{\"scheme\":\"" scheme "\",\"strategy\":\"s\"," \
+#define PAIR(key, scheme, user)                                                                    \
+    "{\"id\":\"x\",\"messages\":[{\"role\":\"user\",\"content\":\"" user "\"},{\"role\":"          \
+    "\"assistant\",\"content\":\"a\"}],\"meta\":{\"scheme\":\"" scheme "\",\"strategy\":\"s\","    \
     "\"generation\":1,\"seed_id\":\"q\",\"key\":\"" key "\"}}\n"
 
 TEST(ds_generate_done_torn_tail)
@@ -340,9 +342,9 @@ TEST(ds_generate_done_torn_tail)
 
 struct script {
     pthread_mutex_t mu;
-    int mode;             /* 0 good, 1 every request fails, 2 every third instruction fails */
+    int mode; /* 0 good, 1 every request fails, 2 every third instruction fails */
     int calls;
-    int evol_bad;         /* evol: answer k%3==1 units with a refusal, k%3==2 unchanged */
+    int evol_bad; /* evol: answer k%3==1 units with a refusal, k%3==2 unchanged */
 };
 
 /* The text after "#Given Instruction#:\n" up to the next blank line. */
@@ -363,8 +365,8 @@ static int scripted(void *ctx, const struct ds_generate_req *q, struct bz_buf *t
     pthread_mutex_lock(&s->mu);
     int call = s->calls++;
     pthread_mutex_unlock(&s->mu);
-    if (s->mode == 1 || (s->mode == 2 && q->stage == DS_GENERATE_STAGE_INSTRUCTION &&
-                         call % 3 == 0))
+    if (s->mode == 1 ||
+        (s->mode == 2 && q->stage == DS_GENERATE_STAGE_INSTRUCTION && call % 3 == 0))
         return bz_errf(err, BZ_EIO, "http://x/v1: connection refused (call %d)", call);
     if (q->stage == DS_GENERATE_STAGE_RESPONSE) {
         bz_buf_printf(text, "Answer to: %s", q->user);
@@ -383,9 +385,10 @@ static int scripted(void *ctx, const struct ds_generate_req *q, struct bz_buf *t
         return 0;
     }
     /* LaMini: a list that repeats one item every time (a duplicate after the first) */
-    bz_buf_printf(text, "Sure, here you go:\n1. Describe the number %llu in words.\n"
-                        "2. Always the same instruction here.\n3. Tiny\n"
-                        "4. Name a thing that weighs %llu grams.\n",
+    bz_buf_printf(text,
+                  "Sure, here you go:\n1. Describe the number %llu in words.\n"
+                  "2. Always the same instruction here.\n3. Tiny\n"
+                  "4. Name a thing that weighs %llu grams.\n",
                   (unsigned long long)(q->seed % 100000), (unsigned long long)(q->seed % 977));
     return 0;
 }
@@ -415,10 +418,10 @@ struct fixture {
 static void fixture_init(struct fixture *f)
 {
     struct bz_err err = {0};
-    const char *sp = wr("seeds.jsonl",
-                                "{\"id\":\"a\",\"instruction\":\"Name three sea animals.\"}\n"
-                                "{\"id\":\"b\",\"instruction\":\"What is 2 plus 3?\"}\n"
-                                "{\"id\":\"c\",\"instruction\":\"Write a haiku about snow.\"}\n");
+    const char *sp =
+        wr("seeds.jsonl", "{\"id\":\"a\",\"instruction\":\"Name three sea animals.\"}\n"
+                          "{\"id\":\"b\",\"instruction\":\"What is 2 plus 3?\"}\n"
+                          "{\"id\":\"c\",\"instruction\":\"Write a haiku about snow.\"}\n");
     ASSERT_OK(ds_generate_seeds_load(&f->seeds, sp, &err), &err);
     ASSERT_OK(ds_generate_prompts_load(&f->p, prompts_dir(), &err), &err);
     const char *tp = wr("topics.txt", "the sea\ncooking\n");
@@ -497,7 +500,8 @@ TEST(ds_generate_run_lamini_resumes_exactly)
     struct evlog lg = {0};
     struct bz_err err = {0};
     ASSERT_OK(ds_generate_run(&o, &f.seeds, f.topics, f.n_topics, &f.p, scripted, &sc, on_event,
-                              &lg, NULL, &st, &err), &err);
+                              &lg, NULL, &st, &err),
+              &err);
     ASSERT_EQ_INT(st.written, 5);
     ASSERT_EQ_INT(lg.pairs, 5);
     ASSERT_EQ_INT(lg.last_done, 5);
@@ -520,16 +524,18 @@ TEST(ds_generate_run_lamini_resumes_exactly)
     fputs("{\"id\":\"abc\",\"messages\":[{\"ro", fp);
     fclose(fp);
     o.n = 9;
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, f.topics, f.n_topics, &f.p, scripted, &sc, NULL,
-                              NULL, NULL, &st, &err), &err);
+    ASSERT_OK(ds_generate_run(&o, &f.seeds, f.topics, f.n_topics, &f.p, scripted, &sc, NULL, NULL,
+                              NULL, &st, &err),
+              &err);
     ASSERT_EQ_INT(st.torn, strlen("{\"id\":\"abc\",\"messages\":[{\"ro"));
     ASSERT_EQ_INT(st.existing, 5);
     ASSERT_EQ_INT(st.written, 4);
     ASSERT_EQ_INT(check_out(o.out, "lamini", NULL), 9);
     /* at the target: nothing is asked */
     int calls = sc.calls;
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, f.topics, f.n_topics, &f.p, scripted, &sc, NULL,
-                              NULL, NULL, &st, &err), &err);
+    ASSERT_OK(ds_generate_run(&o, &f.seeds, f.topics, f.n_topics, &f.p, scripted, &sc, NULL, NULL,
+                              NULL, &st, &err),
+              &err);
     ASSERT_EQ_INT(st.written, 0);
     ASSERT_EQ_INT(st.requests, 0);
     ASSERT_EQ_INT(sc.calls, calls);
@@ -545,8 +551,9 @@ TEST(ds_generate_run_evol_generations_and_drops)
     opts_init(&o, DS_GENERATE_EVOL, 5);
     struct ds_generate_stats st;
     struct bz_err err = {0};
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st,
-                              &err), &err);
+    ASSERT_OK(
+        ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st, &err),
+        &err);
     ASSERT_EQ_INT(st.written, 5);
     /* units k=1 refuse, k=2 come back unchanged: dropped, counted per reason */
     ASSERT_EQ_INT(st.dropped_by[DS_GENERATE_DROP_REFUSAL], 3);
@@ -562,8 +569,9 @@ TEST(ds_generate_run_evol_generations_and_drops)
     free(text);
     /* resuming keeps the chain: the next one is generation 3 */
     o.n = 8;
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st,
-                              &err), &err);
+    ASSERT_OK(
+        ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st, &err),
+        &err);
     ASSERT_EQ_INT(check_out(o.out, "evol", &gen), 8);
     ASSERT_EQ_INT(gen, 3);
     fixture_cleanup(&f);
@@ -578,8 +586,9 @@ TEST(ds_generate_run_orca_keeps_system_and_exhausts)
     opts_init(&o, DS_GENERATE_ORCA, 4);
     struct ds_generate_stats st;
     struct bz_err err = {0};
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st,
-                              &err), &err);
+    ASSERT_OK(
+        ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st, &err),
+        &err);
     ASSERT_EQ_INT(st.written, 4);
     char *text;
     ASSERT_OK(bz_read_file(o.out, &text, NULL, &err), &err);
@@ -599,8 +608,9 @@ TEST(ds_generate_run_orca_keeps_system_and_exhausts)
     free(text);
     /* more than seeds x system messages: stops when every unit was tried */
     o.n = 100;
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st,
-                              &err), &err);
+    ASSERT_OK(
+        ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st, &err),
+        &err);
     ASSERT(st.exhausted);
     ASSERT_EQ_INT(check_out(o.out, "orca", NULL), (int)(3 * f.p.n_orca));
     fixture_cleanup(&f);
@@ -616,8 +626,9 @@ TEST(ds_generate_run_errors_counted_or_fatal)
     struct ds_generate_stats st;
     struct evlog lg = {0};
     struct bz_err err = {0};
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, on_event, &lg, NULL,
-                              &st, &err), &err);
+    ASSERT_OK(
+        ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, on_event, &lg, NULL, &st, &err),
+        &err);
     ASSERT_EQ_INT(st.written, 4);
     ASSERT(st.errors >= 1);
     ASSERT_EQ_INT(lg.errors, (int)st.errors);
@@ -626,8 +637,8 @@ TEST(ds_generate_run_errors_counted_or_fatal)
     struct script dead = {PTHREAD_MUTEX_INITIALIZER, 1, 0, 0};
     opts_init(&o, DS_GENERATE_ORCA, 3);
     o.out = test_tmp("dead.jsonl");
-    int rc = ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &dead, NULL, NULL, NULL, &st,
-                             &err);
+    int rc =
+        ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &dead, NULL, NULL, NULL, &st, &err);
     ASSERT_EQ_INT(rc, BZ_EIO);
     ASSERT(strstr(err.msg, "every request failed"));
     ASSERT(strstr(err.msg, "connection refused"));
@@ -645,13 +656,15 @@ TEST(ds_generate_run_parallel_exact)
     o.parallel = 4;
     struct ds_generate_stats st;
     struct bz_err err = {0};
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, f.topics, f.n_topics, &f.p, scripted, &sc, NULL,
-                              NULL, NULL, &st, &err), &err);
+    ASSERT_OK(ds_generate_run(&o, &f.seeds, f.topics, f.n_topics, &f.p, scripted, &sc, NULL, NULL,
+                              NULL, &st, &err),
+              &err);
     ASSERT_EQ_INT(check_out(o.out, "lamini", NULL), 13);
     opts_init(&o, DS_GENERATE_ORCA, 7);
     o.parallel = 3;
-    ASSERT_OK(ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st,
-                              &err), &err);
+    ASSERT_OK(
+        ds_generate_run(&o, &f.seeds, NULL, 0, &f.p, scripted, &sc, NULL, NULL, NULL, &st, &err),
+        &err);
     /* one file, two schemes: each counts its own */
     ASSERT_EQ_INT(check_out(o.out, "orca", NULL), 7);
     ASSERT_EQ_INT(check_out(o.out, "lamini", NULL), 13);

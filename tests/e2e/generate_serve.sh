@@ -52,7 +52,7 @@ grep -q '"topic":"farm animals"' "$tmp/lamini.jsonl" || { echo "lamini: no topic
 head -1 "$tmp/lamini.ev" | grep -q '^{"event":"start","verb":"generate","scheme":"lamini"' ||
     { head -1 "$tmp/lamini.ev"; exit 1; }
 [ "$(grep -c '^{"event":"pair"' "$tmp/lamini.ev")" -eq 8 ] || { echo "lamini: want 8 pair events"; exit 1; }
-grep -q '^{"event":"progress","done":8,"total":8,' "$tmp/lamini.ev" || { echo "no progress event"; exit 1; }
+grep -q '^{"event":"progress","phase":"generate","done":8,"total":8,' "$tmp/lamini.ev" || { echo "no progress event"; exit 1; }
 tail -1 "$tmp/lamini.ev" | grep -q '^{"event":"done",.*"written":8,"existing":0,"total":8,"target":8' ||
     { tail -1 "$tmp/lamini.ev"; exit 1; }
 
