@@ -1,9 +1,10 @@
 /*
  * app.c: the workbench program: curses set-up, the libuv loop (stdin by uv_poll,
  * SIGWINCH by uv_signal, a frame timer capped at ~30 fps that draws only when
- * something is dirty, a tick that follows background indexing and runs search
- * steps), key dispatch through the one key table, and the overlays (help,
- * prompt, confirmation, filter menu, bulk menu).
+ * something is dirty, a tick that follows background indexing, runs search steps
+ * and every ~0.5 s looks whether the dataset file grew), key dispatch through the
+ * one key table, and the overlays (help, prompt, confirmation, filter menu, bulk
+ * menu, the generation form).
  *
  * Callbacks change state and mark it dirty; drawing happens in one place.
  */
@@ -81,36 +82,50 @@ static void draw_help(struct tui_app *app)
     mvaddnstr(y + h - 2, x + 2, "Mouse: wheel scrolls, click selects.", w - 4);
 }
 
+/* The rule flags of the filter menu, with their keys (names from ds_flag_name). */
+static const struct { int key; unsigned flag; } filter_flags[] = {
+    {'d', DS_F_DUP}, {'n', DS_F_NEARDUP}, {'e', DS_F_EMPTY}, {'s', DS_F_SHORT},
+    {'r', DS_F_REFUSAL}, {'l', DS_F_REPEAT}, {'L', DS_F_LONG}, {'o', DS_F_ECHO},
+    {'g', DS_F_LANG}, {'t', DS_F_CTRL}, {'E', DS_F_EDITED},
+};
+
 static void draw_filter(struct tui_app *app)
 {
     static const char *status[] = {"all", "pending", "accepted", "rejected", "flagged", "bad"};
-    static const struct { int key; unsigned flag; const char *name; } flags[] = {
-        {'d', DS_F_DUP, "duplicate"}, {'e', DS_F_EMPTY, "empty response"},
-        {'r', DS_F_REFUSAL, "refusal"}, {'l', DS_F_REPEAT, "repetition loop"},
-        {'L', DS_F_LONG, "long"}, {'E', DS_F_EDITED, "edited"},
-    };
     struct tui_filter *f = &app->data.filter;
-    int w = BZ_MIN(app->cols - 4, 64), h = 19;
+    int w = BZ_MIN(app->cols - 4, 64), h = 18;
     int x = (app->cols - w) / 2, y = BZ_MAX(1, (app->rows - h) / 2);
     if (h > app->rows - 1)
         h = app->rows - 1;
     draw_box(y, x, h, w, " Filter (Enter or Esc closes) ");
-    int r = y + 1;
+    int r = y + 1, col = (w - 4) / 2;
     mvaddstr(r++, x + 2, "status");
-    for (int i = 0; i < TUI_SF__COUNT && r < y + h - 1; i++, r++)
-        mvprintw(r, x + 4, "%d  %s %s", i, f->status == i ? "(*)" : "( )", status[i]);
+    for (int i = 0; i < TUI_SF__COUNT && r < y + h - 1; i += 2, r++)
+        for (int k = 0; k < 2 && i + k < TUI_SF__COUNT; k++)
+            mvprintw(r, x + 4 + k * col, "%d  %s %s", i + k, f->status == i + k ? "(*)" : "( )",
+                     status[i + k]);
     if (r < y + h - 1)
         mvaddstr(r++, x + 2, "rule flags (all selected must hold)");
-    for (size_t i = 0; i < BZ_ARRAY_SIZE(flags) && r < y + h - 1; i++, r++)
-        mvprintw(r, x + 4, "%c  [%c] %s", flags[i].key, (f->need_flags & flags[i].flag) ? 'x' : ' ',
-                 flags[i].name);
-    char lo[32] = "any", hi[32] = "any";
+    for (size_t i = 0; i < BZ_ARRAY_SIZE(filter_flags) && r < y + h - 1; i += 2, r++)
+        for (size_t k = 0; k < 2 && i + k < BZ_ARRAY_SIZE(filter_flags); k++) {
+            const char *name = ds_flag_name(filter_flags[i + k].flag);
+            mvprintw(r, x + 4 + (int)k * col, "%c  [%c] %s", filter_flags[i + k].key,
+                     (f->need_flags & filter_flags[i + k].flag) ? 'x' : ' ', name ? name : "?");
+        }
+    char lo[32] = "any", hi[32] = "any", sb[32] = "off";
     if (f->min_chars >= 0)
         snprintf(lo, sizeof lo, "%ld", f->min_chars);
     if (f->max_chars >= 0)
         snprintf(hi, sizeof hi, "%ld", f->max_chars);
+    if (f->score_below >= 0)
+        snprintf(sb, sizeof sb, "%g", f->score_below);
     if (r < y + h - 1)
         mvprintw(r++, x + 2, "<  min response chars: %s    >  max: %s", lo, hi);
+    if (r < y + h - 1)
+        mvprintw(r++, x + 2, "b  score below: %s", sb);
+    if (r < y + h - 1)
+        mvprintw(r++, x + 2, "S  [%c] suggested reject (bezoar data filter / score --below)",
+                 f->suggested ? 'x' : ' ');
     if (r < y + h - 1)
         mvaddstr(r++, x + 2, "c  clear the filter");
 }
@@ -128,6 +143,9 @@ static void draw_overlay(struct tui_app *app)
     case TUI_OV_FORM:
         tui_view_train_form_draw(app);
         break;
+    case TUI_OV_GEN:
+        tui_view_data_gen_draw(app);
+        break;
     case TUI_OV_SIMILAR:
         tui_view_compare_similar_draw(app);
         break;
@@ -144,9 +162,13 @@ static void draw_overlay(struct tui_app *app)
     }
     case TUI_OV_PROMPT: {
         static const char *label[] = {"/", "min response chars: ", "max response chars: ",
-                                      "value: ", "prompt: "};
+                                      "value: ", "prompt: ", "score below (empty: off): ",
+                                      "pre-mark pending scored below (empty: suggested rejects "
+                                      "only): ", "value: "};
         if (app->prompt_kind == TUI_PROMPT_FIELD)
             tui_view_train_form_draw(app);
+        if (app->prompt_kind == TUI_PROMPT_GEN_FIELD)
+            tui_view_data_gen_draw(app);
         move(y, 0);
         clrtoeol();
         attron(A_BOLD);
@@ -259,7 +281,10 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
 {
     struct tui_data *d = &app->data;
     if (!is_key && (ch == 27)) {
-        app->overlay = app->prompt_kind == TUI_PROMPT_FIELD ? TUI_OV_FORM : TUI_OV_NONE;
+        app->overlay = app->prompt_kind == TUI_PROMPT_FIELD       ? TUI_OV_FORM
+                       : app->prompt_kind == TUI_PROMPT_GEN_FIELD ? TUI_OV_GEN
+                       : app->prompt_kind == TUI_PROMPT_SCORE_BELOW ? TUI_OV_FILTER
+                                                                    : TUI_OV_NONE;
         return;
     }
     if (!is_key && ch == 21) { /* Ctrl-u clears the line */
@@ -281,6 +306,34 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
         if (app->prompt_kind == TUI_PROMPT_FIELD) {
             tui_view_train_form_set(app, app->prompt);
             app->overlay = TUI_OV_FORM;
+        } else if (app->prompt_kind == TUI_PROMPT_GEN_FIELD) {
+            tui_view_data_gen_set(app, app->prompt);
+            app->overlay = TUI_OV_GEN;
+        } else if (app->prompt_kind == TUI_PROMPT_SCORE_BELOW ||
+                   app->prompt_kind == TUI_PROMPT_PREMARK) {
+            char *end;
+            double v = app->prompt_len ? strtod(app->prompt, &end) : -1;
+            if (app->prompt_len && (*end || !(v >= 0))) {
+                tui_data_msg(d, 1, "'%s' is not a score", app->prompt);
+                if (app->prompt_kind == TUI_PROMPT_SCORE_BELOW)
+                    app->overlay = TUI_OV_FILTER;
+                return;
+            }
+            if (app->prompt_kind == TUI_PROMPT_SCORE_BELOW) {
+                struct tui_filter f = d->filter;
+                f.score_below = v;
+                tui_data_set_filter(d, &f);
+                app->overlay = TUI_OV_FILTER;
+            } else {
+                size_t ns = 0, ng = 0;
+                size_t n = tui_data_premark(d, v, &ns, &ng);
+                if (v >= 0)
+                    tui_data_msg(d, 0, "marked %zu pending: %zu scored below %g, %zu suggested "
+                                 "rejects · B x rejects them", n, ns, v, ng);
+                else
+                    tui_data_msg(d, 0, "marked %zu pending with a suggested reject · B x "
+                                 "rejects them", n);
+            }
         } else if (app->prompt_kind == TUI_PROMPT_COMPARE) {
             tui_view_compare_prompt(app, app->prompt);
         } else if (app->prompt_kind == TUI_PROMPT_SEARCH) {
@@ -332,20 +385,28 @@ static void filter_key(struct tui_app *app, int ch)
     case 27: case '\n': case '\r': case 'q': case 'F':
         app->overlay = TUI_OV_NONE;
         return;
-    case 'd': f.need_flags ^= DS_F_DUP; break;
-    case 'e': f.need_flags ^= DS_F_EMPTY; break;
-    case 'r': f.need_flags ^= DS_F_REFUSAL; break;
-    case 'l': f.need_flags ^= DS_F_REPEAT; break;
-    case 'L': f.need_flags ^= DS_F_LONG; break;
-    case 'E': f.need_flags ^= DS_F_EDITED; break;
     case '<': open_prompt(app, TUI_PROMPT_MIN_LEN); return;
     case '>': open_prompt(app, TUI_PROMPT_MAX_LEN); return;
-    case 'c': f.status = TUI_SF_ALL; f.need_flags = 0; f.min_chars = f.max_chars = -1; break;
-    default:
-        if (ch >= '0' && ch < '0' + TUI_SF__COUNT)
+    case 'b': open_prompt(app, TUI_PROMPT_SCORE_BELOW); return;
+    case 'S': f.suggested = !f.suggested; break;
+    case 'c':
+        f.status = TUI_SF_ALL;
+        f.need_flags = 0;
+        f.min_chars = f.max_chars = -1;
+        f.score_below = -1;
+        f.suggested = 0;
+        break;
+    default: {
+        size_t i = 0;
+        while (i < BZ_ARRAY_SIZE(filter_flags) && filter_flags[i].key != ch)
+            i++;
+        if (i < BZ_ARRAY_SIZE(filter_flags))
+            f.need_flags ^= filter_flags[i].flag;
+        else if (ch >= '0' && ch < '0' + TUI_SF__COUNT)
             f.status = ch - '0';
         else
             return;
+    }
     }
     tui_data_set_filter(d, &f);
 }
@@ -421,6 +482,9 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     case TUI_OV_FORM:
         tui_view_train_form_key(app, (int)ch);
         return;
+    case TUI_OV_GEN:
+        tui_view_data_gen_key(app, (int)ch);
+        return;
     case TUI_OV_SIMILAR:
         app->overlay = TUI_OV_NONE;
         return;
@@ -476,6 +540,7 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     case TUI_A_HELP: app->overlay = TUI_OV_HELP; app->help_scroll = 0; break;
     case TUI_A_SEARCH: open_prompt(app, TUI_PROMPT_SEARCH); break;
     case TUI_A_FILTER: app->overlay = TUI_OV_FILTER; break;
+    case TUI_A_PREMARK: open_prompt(app, TUI_PROMPT_PREMARK); break;
     case TUI_A_BULK:
         if (tui_data_bulk_count(d) == 0)
             tui_data_msg(d, 0, "nothing to apply a bulk decision to");
@@ -553,6 +618,14 @@ static void on_tick(uv_timer_t *t)
     if (tui_jobs_poll(&app->jobs))
         tui_app_dirty(app);
     tui_view_train_tick(app);
+    /* the dataset file may grow (a generation job, anyone appending): a stat every
+     * half second, a refresh only when its size changed */
+    static double last_follow;
+    if (bz_now() - last_follow >= 0.5) {
+        last_follow = bz_now();
+        if (tui_data_follow(d) != 0)
+            tui_app_dirty(app);
+    }
     if (d->search_dir) {
         double t0 = bz_now();
         while (d->search_dir && bz_now() - t0 < 0.008)
@@ -589,6 +662,26 @@ int tui_app_run_external(struct tui_app *app, char *const argv[])
 }
 
 /* ---------------------------------------------------------------- main */
+
+int tui_app_open_dataset(struct tui_app *app, const char *path)
+{
+    struct ds_dataset *ds = NULL;
+    struct bz_err err = {0};
+    struct ds_open_opts o = {.format = DS_FMT_UNKNOWN, .background = 1};
+    int rc = ds_open(&ds, path, &o, &err);
+    if (rc != 0) {
+        tui_data_msg(&app->data, 1, "%s", bz_err_msg(&err, rc));
+        return rc;
+    }
+    struct ds_dataset *old = app->data.ds;
+    tui_data_cleanup(&app->data);
+    tui_data_init(&app->data, ds);
+    ds_close(old);
+    free(app->dataset_path);
+    app->dataset_path = bz_strdup(path);
+    tui_view_data_search_changed();
+    return 0;
+}
 
 static void setup_colors(struct tui_app *app)
 {
@@ -723,15 +816,17 @@ int tui_app_run(const struct tui_app_opts *opts)
 
     tui_view_compare_cleanup(&app); /* joins the generation threads before the loop goes */
     tui_view_judge_cleanup(&app);
+    tui_view_data_cleanup(&app);
     uv_walk(&lp.loop, close_cb, NULL);
     uv_run(&lp.loop, UV_RUN_DEFAULT);
     uv_loop_close(&lp.loop);
     endwin();
     the_loop = NULL;
     struct ds_counts c;
+    ds = app.data.ds; /* the view may have switched to another file (a generation copy) */
     ds_counts(ds, &c);
     printf("bezoar: %s: %zu accepted, %zu rejected, %zu flagged, %zu pending, %zu bad\n",
-           dataset, c.accepted, c.rejected, c.flagged, c.pending, c.bad);
+           app.dataset_path, c.accepted, c.rejected, c.flagged, c.pending, c.bad);
     size_t still = tui_jobs_running(&app.jobs);
     if (still)
         printf("bezoar: %zu job(s) still running; reopen the workbench to follow them\n", still);

@@ -2,14 +2,22 @@
  * data.c: the Data view's state: the visible list (all records or a filtered
  * index list), selection, marks, a parsed-row cache, decisions with "advance to
  * the next pending", bulk actions, and an incremental regex search that scans a
- * bounded number of rows per loop turn so the screen never freezes.
+ * bounded number of rows per loop turn so the screen never freezes. It follows the
+ * file as it grows (ds_refresh), and keeps judge scores and filter suggestions per
+ * record for the score sort, the score and suggestion filters and the pre-marking.
+ *
+ * Scores and suggestions are looked up by id, so filling them parses each record
+ * once; that happens only when the dataset has any and a sort, filter or pre-mark
+ * needs them (the rows on screen look theirs up directly).
  *
  * No curses here: view-data.c draws this state, tests drive it headless.
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
+#include <math.h>
 #include <pcre2.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "tui/internal.h"
 
@@ -20,6 +28,19 @@ void tui_data_msg(struct tui_data *d, int error, const char *fmt, ...)
     vsnprintf(d->msg, sizeof d->msg, fmt, ap);
     va_end(ap);
     d->msg_error = error;
+}
+
+/* ---------------------------------------------------------------- scores, suggestions by id */
+
+int tui_data_score_info(struct tui_data *d, const char *id, double *score, const char **judge,
+                        const char **rationale)
+{
+    return ds_score_get(d->ds, id, score, judge, rationale);
+}
+
+int tui_data_suggestion_info(struct tui_data *d, const char *id, int *op, const char **why)
+{
+    return ds_suggestion(d->ds, id, op, why);
 }
 
 static void row_clear(struct tui_row *r)
@@ -36,6 +57,8 @@ void tui_data_init(struct tui_data *d, struct ds_dataset *ds)
     memset(d, 0, sizeof *d);
     d->ds = ds;
     d->filter.min_chars = d->filter.max_chars = -1;
+    d->filter.score_below = -1;
+    d->follow_size = -1;
     for (int i = 0; i < TUI_ROW_CACHE; i++)
         d->cache[i].index = SIZE_MAX;
 }
@@ -46,6 +69,8 @@ void tui_data_cleanup(struct tui_data *d)
         row_clear(&d->cache[i]);
     free(d->view);
     free(d->marks);
+    free(d->score);
+    free(d->sugg);
     free(d->pattern);
     pcre2_code_free(d->re);
     memset(d, 0, sizeof *d);
@@ -96,12 +121,17 @@ const struct tui_row *tui_data_row(struct tui_data *d, size_t pos)
     struct bz_err err = {0};
     memset(&rec, 0, sizeof rec);
     int rc = ds_get(d->ds, index, &rec, &err);
+    r->sugg_op = -1;
     if (rc != 0) {
         r->id = bz_strdup("");
         r->title = bz_strdup("");
         r->error = bz_strdup(bz_err_msg(&err, rc));
         r->flags = DS_F_BAD;
     } else {
+        r->has_score = ds_score_get(d->ds, rec.id, &r->score, NULL, NULL);
+        int op;
+        if (ds_suggestion(d->ds, rec.id, &op, NULL))
+            r->sugg_op = op;
         const char *p = ds_record_prompt(&rec);
         const char *a = ds_record_response(&rec);
         r->id = bz_strdup(rec.id ? rec.id : "");
@@ -337,11 +367,66 @@ int tui_data_bulk(struct tui_data *d, int op)
 static int filter_is_all(const struct tui_filter *f)
 {
     return f->status == TUI_SF_ALL && f->need_flags == 0 && f->min_chars < 0 &&
-           f->max_chars < 0;
+           f->max_chars < 0 && f->score_below < 0 && !f->suggested;
 }
 
-static int filter_match(const struct tui_filter *f, const struct ds_summary *s)
+/* ---------------------------------------------------------------- scores, suggestions */
+
+int tui_data_has_scores(struct tui_data *d)
 {
+    return ds_score_count(d->ds) > 0;
+}
+
+/* Fill score[] and sugg[] up to the records indexed now (nothing when the dataset
+ * has neither scores nor suggestions). */
+static void meta_update(struct tui_data *d)
+{
+    size_t n = ds_count(d->ds);
+    if (d->n_meta >= n || (ds_score_count(d->ds) == 0 && ds_suggestion_count(d->ds) == 0))
+        return;
+    if (n > d->cap_meta) {
+        size_t cap = d->cap_meta ? d->cap_meta : 1024;
+        while (cap < n)
+            cap *= 2;
+        d->score = bz_realloc(d->score, cap * sizeof *d->score);
+        d->sugg = bz_realloc(d->sugg, cap * sizeof *d->sugg);
+        d->cap_meta = cap;
+    }
+    for (size_t i = d->n_meta; i < n; i++) {
+        struct ds_record rec;
+        memset(&rec, 0, sizeof rec);
+        d->score[i] = NAN;
+        d->sugg[i] = -1;
+        if (ds_get(d->ds, i, &rec, NULL) == 0 && rec.id) {
+            double sc;
+            int op;
+            if (ds_score_get(d->ds, rec.id, &sc, NULL, NULL))
+                d->score[i] = sc;
+            if (ds_suggestion(d->ds, rec.id, &op, NULL))
+                d->sugg[i] = (signed char)op;
+        }
+        ds_record_cleanup(&rec);
+    }
+    d->n_meta = n;
+}
+
+static double score_of(const struct tui_data *d, size_t i)
+{
+    return i < d->n_meta ? d->score[i] : NAN;
+}
+
+static int sugg_of(const struct tui_data *d, size_t i)
+{
+    return i < d->n_meta ? d->sugg[i] : -1;
+}
+
+static int filter_match(const struct tui_data *d, size_t i, const struct ds_summary *s)
+{
+    const struct tui_filter *f = &d->filter;
+    if (f->score_below >= 0 && !(score_of(d, i) < f->score_below))
+        return 0; /* NAN (no score) fails the test too */
+    if (f->suggested && sugg_of(d, i) != DS_OP_REJECT)
+        return 0;
     switch (f->status) {
     case TUI_SF_PENDING: if (s->status != DS_PENDING || (s->flags & DS_F_BAD)) return 0; break;
     case TUI_SF_ACCEPTED: if (s->status != DS_ACCEPTED) return 0; break;
@@ -359,21 +444,38 @@ static int filter_match(const struct tui_filter *f, const struct ds_summary *s)
     return 1;
 }
 
+static const struct tui_data *sort_data; /* qsort has no context argument */
+
+/* Scored records first (by score, then file order), unscored last in file order. */
+static int by_score(const void *a, const void *b)
+{
+    size_t i = *(const size_t *)a, j = *(const size_t *)b;
+    double x = score_of(sort_data, i), y = score_of(sort_data, j);
+    int hx = !isnan(x), hy = !isnan(y);
+    if (hx != hy)
+        return hy - hx;
+    if (hx && x != y)
+        return (x < y) == (sort_data->sort == TUI_SORT_SCORE_UP) ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
 static void rebuild_view(struct tui_data *d)
 {
     size_t keep = d->view ? (d->n_view ? d->view[BZ_MIN(d->sel, d->n_view - 1)] : 0) : d->sel;
+    size_t old_top_off = d->sel >= d->top ? d->sel - d->top : 0;
     free(d->view);
     d->view = NULL;
     d->n_view = 0;
     struct ds_progress p;
     ds_progress(d->ds, &p);
     d->view_analysed = p.analysed;
-    if (!filter_is_all(&d->filter)) {
+    if (!filter_is_all(&d->filter) || d->sort != TUI_SORT_FILE) {
+        meta_update(d);
         size_t n = ds_count(d->ds), cap = 1024;
         d->view = bz_malloc(cap * sizeof *d->view);
         for (size_t i = 0; i < n; i++) {
             struct ds_summary s;
-            if (!ds_summary(d->ds, i, &s) || !filter_match(&d->filter, &s))
+            if (!ds_summary(d->ds, i, &s) || !filter_match(d, i, &s))
                 continue;
             if (d->n_view == cap) {
                 cap *= 2;
@@ -381,20 +483,95 @@ static void rebuild_view(struct tui_data *d)
             }
             d->view[d->n_view++] = i;
         }
+        if (d->sort != TUI_SORT_FILE && d->n_view > 1) {
+            sort_data = d;
+            qsort(d->view, d->n_view, sizeof *d->view, by_score);
+            sort_data = NULL;
+        }
     }
-    /* keep the selection on the same record when it is still visible */
+    /* keep the selection on the same record when it is still visible (else on the
+     * next one in file order), at the same place on the screen */
     size_t pos = 0;
     if (d->view) {
-        for (size_t i = 0; i < d->n_view; i++)
-            if (d->view[i] >= keep) {
+        size_t best = SIZE_MAX;
+        for (size_t i = 0; i < d->n_view; i++) {
+            if (d->view[i] == keep) {
                 pos = i;
+                best = 0;
                 break;
             }
+            if (d->view[i] > keep && d->view[i] - keep < best) {
+                best = d->view[i] - keep;
+                pos = i;
+            }
+        }
     } else {
         pos = keep;
     }
     d->sel = pos;
-    d->top = pos;
+    d->top = pos >= old_top_off ? pos - old_top_off : 0;
+}
+
+void tui_data_set_sort(struct tui_data *d, int sort)
+{
+    d->sort = sort >= 0 && sort < TUI_SORT__COUNT ? sort : TUI_SORT_FILE;
+    rebuild_view(d);
+}
+
+size_t tui_data_premark(struct tui_data *d, double below, size_t *n_score, size_t *n_sugg)
+{
+    meta_update(d);
+    size_t ns = 0, ng = 0, n = ds_count(d->ds);
+    for (size_t i = 0; i < n; i++) {
+        struct ds_summary s;
+        if (!ds_summary(d->ds, i, &s) || (s.flags & DS_F_BAD) || s.status != DS_PENDING)
+            continue;
+        double sc = score_of(d, i);
+        if (below >= 0 && sc < below) {
+            ns += !tui_data_is_marked(d, i);
+            set_mark(d, i, 1);
+        } else if (sugg_of(d, i) == DS_OP_REJECT) {
+            ng += !tui_data_is_marked(d, i);
+            set_mark(d, i, 1);
+        }
+    }
+    if (n_score)
+        *n_score = ns;
+    if (n_sugg)
+        *n_sugg = ng;
+    return ns + ng;
+}
+
+/* ---------------------------------------------------------------- following the file */
+
+int tui_data_follow(struct tui_data *d)
+{
+    struct stat st;
+    if (stat(ds_path(d->ds), &st) != 0 || (long long)st.st_size == d->follow_size)
+        return 0;
+    struct ds_progress p;
+    ds_progress(d->ds, &p);
+    if (!p.finished)
+        return 0; /* the open-time index is still running; look again later */
+    long long size = (long long)st.st_size;
+    struct bz_err err = {0};
+    int rc = ds_refresh(d->ds, &err);
+    d->follow_size = size;
+    if (rc < 0) {
+        if (!d->follow_failed)
+            tui_data_msg(d, 1, "%s", bz_err_msg(&err, rc));
+        d->follow_failed = 1;
+        return rc;
+    }
+    d->follow_failed = 0;
+    if (rc > 0) {
+        d->follow_added += (size_t)rc;
+        if (d->n_meta || ds_score_count(d->ds) || ds_suggestion_count(d->ds))
+            meta_update(d);
+        if (d->view)
+            rebuild_view(d);
+    }
+    return rc;
 }
 
 void tui_data_set_filter(struct tui_data *d, const struct tui_filter *f)
@@ -420,13 +597,13 @@ const char *tui_data_filter_desc(const struct tui_data *d, char *buf, size_t n)
     struct bz_buf b;
     bz_buf_init(&b);
     bz_buf_puts(&b, names[f->status]);
-    static const struct { unsigned flag; const char *name; } fl[] = {
-        {DS_F_DUP, "dup"}, {DS_F_EMPTY, "empty"}, {DS_F_REFUSAL, "refusal"},
-        {DS_F_REPEAT, "loop"}, {DS_F_LONG, "long"}, {DS_F_EDITED, "edited"},
-    };
-    for (size_t i = 0; i < BZ_ARRAY_SIZE(fl); i++)
-        if (f->need_flags & fl[i].flag)
-            bz_buf_printf(&b, "+%s", fl[i].name);
+    for (unsigned bit = 0; bit < DS_F_NBITS; bit++)
+        if ((f->need_flags & (1u << bit)) && ds_flag_name(1u << bit))
+            bz_buf_printf(&b, "+%s", ds_flag_name(1u << bit));
+    if (f->suggested)
+        bz_buf_puts(&b, "+suggested");
+    if (f->score_below >= 0)
+        bz_buf_printf(&b, " score<%g", f->score_below);
     if (f->min_chars >= 0 || f->max_chars >= 0) {
         bz_buf_puts(&b, " len ");
         if (f->min_chars >= 0)
@@ -435,6 +612,8 @@ const char *tui_data_filter_desc(const struct tui_data *d, char *buf, size_t n)
         if (f->max_chars >= 0)
             bz_buf_printf(&b, "%ld", f->max_chars);
     }
+    if (d->sort != TUI_SORT_FILE)
+        bz_buf_puts(&b, d->sort == TUI_SORT_SCORE_UP ? " · by score ↑" : " · by score ↓");
     snprintf(buf, n, "%s", b.p);
     bz_buf_cleanup(&b);
     return buf;

@@ -80,6 +80,10 @@ enum tui_action {
     TUI_A_JUDGE_CAT_NEXT,
     TUI_A_JUDGE_ANSWER,
     TUI_A_JUDGE_GRADE,
+    TUI_A_GENERATE,
+    TUI_A_GEN_STOP,
+    TUI_A_SORT_SCORE,
+    TUI_A_PREMARK,
     TUI_A__COUNT
 };
 
@@ -117,7 +121,11 @@ struct tui_filter {
     unsigned need_flags;   /* rows must have all of these DS_F_* flags */
     long min_chars;        /* response length range, -1 = open */
     long max_chars;
+    double score_below;    /* rows with a score < this; < 0 = off (unscored rows drop) */
+    int suggested;         /* rows with a suggested reject (from `bezoar data filter`) */
 };
+
+enum tui_sort { TUI_SORT_FILE = 0, TUI_SORT_SCORE_UP, TUI_SORT_SCORE_DOWN, TUI_SORT__COUNT };
 
 /* A parsed row, cached for drawing. */
 struct tui_row {
@@ -127,6 +135,9 @@ struct tui_row {
     char *error;           /* for bad rows: the parse error */
     size_t prompt_chars, response_chars;
     unsigned flags;
+    int has_score;
+    double score;          /* the judge's latest score, when has_score */
+    int sugg_op;           /* suggested DS_OP_*, or -1 */
 };
 
 #define TUI_ROW_CACHE 256
@@ -152,6 +163,17 @@ struct tui_data {
     size_t search_pos;     /* next visible position to test */
     size_t search_left;    /* positions left to test */
     size_t search_origin;
+    /* scores and suggestions per record index (NAN / -1 when none), filled up to
+     * n_meta when a sort, filter or pre-mark needs them */
+    double *score;
+    signed char *sugg;
+    size_t n_meta, cap_meta;
+    int sort;              /* enum tui_sort */
+    /* following the file as it grows: its size at the last look, and the last
+     * refusal (followed again only once the size changes) */
+    long long follow_size;
+    int follow_failed;
+    size_t follow_added;   /* records added by refreshes since open */
     /* last message for the status line */
     char msg[256];
     int msg_error;
@@ -196,6 +218,25 @@ size_t tui_data_matches(struct tui_data *d, const char *text, size_t n, size_t *
                         size_t *lens, size_t max);
 void tui_data_msg(struct tui_data *d, int error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Follow the file: when its size changed since the last call (and the index is
+ * finished), ds_refresh it, fill what the view keeps for the new records and rebuild a
+ * filtered or sorted list keeping the selection and the marks. Returns the number of
+ * new records, 0, or a negative code (said in the message once, not again until the
+ * size changes). */
+int tui_data_follow(struct tui_data *d);
+/* Sort order (enum tui_sort): by score up or down puts unscored records last. */
+void tui_data_set_sort(struct tui_data *d, int sort);
+/* Mark every pending record whose score is below `below` (< 0: no score test) or
+ * that has a suggested reject. Returns the number marked; *n_score / *n_sugg (may be
+ * NULL) get how many for each reason. */
+size_t tui_data_premark(struct tui_data *d, double below, size_t *n_score, size_t *n_sugg);
+/* Whether any record has a score (the list then shows a score column). */
+int tui_data_has_scores(struct tui_data *d);
+/* The latest score of id (judge, rationale borrowed until the next call) and its
+ * suggestion (why borrowed likewise): 1 when there is one, else 0. */
+int tui_data_score_info(struct tui_data *d, const char *id, double *score, const char **judge,
+                        const char **rationale);
+int tui_data_suggestion_info(struct tui_data *d, const char *id, int *op, const char **why);
 
 
 /* ---------------------------------------------------------------- train view state */
@@ -286,10 +327,22 @@ enum tui_overlay {
     TUI_OV_FORM,     /* the new-run form (Train view) */
     TUI_OV_QUIT,     /* quit while jobs run: keep them or stop them */
     TUI_OV_SIMILAR,  /* accepted training pairs most like the compared prompt */
+    TUI_OV_GEN,      /* the generation form (Data view) */
 };
 
 enum tui_prompt_kind {
-    TUI_PROMPT_SEARCH, TUI_PROMPT_MIN_LEN, TUI_PROMPT_MAX_LEN, TUI_PROMPT_FIELD, TUI_PROMPT_COMPARE
+    TUI_PROMPT_SEARCH, TUI_PROMPT_MIN_LEN, TUI_PROMPT_MAX_LEN, TUI_PROMPT_FIELD, TUI_PROMPT_COMPARE,
+    TUI_PROMPT_SCORE_BELOW, TUI_PROMPT_PREMARK, TUI_PROMPT_GEN_FIELD
+};
+
+/* The generation form of the Data view and the job it started. */
+enum tui_gen_field { TUI_GF_SCHEME, TUI_GF_SEEDS, TUI_GF_BACKEND, TUI_GF_N, TUI_GF__COUNT };
+struct tui_gen {
+    int field;              /* selected field; TUI_GF__COUNT = the Start button */
+    char form[TUI_GF__COUNT][512];
+    char *job_dir;          /* runs/gen-... of the job started from here, or NULL */
+    size_t start_count;     /* records when it started */
+    int stop_requested;     /* 's' was pressed: its "stopped short" exit is no failure */
 };
 
 struct tui_app {
@@ -316,6 +369,7 @@ struct tui_app {
     struct tui_train train;
     struct tui_cmp cmp;
     struct tui_judge judge;
+    struct tui_gen gen;
 };
 
 void tui_app_dirty(struct tui_app *app);
@@ -327,6 +381,14 @@ void tui_view_data_draw(struct tui_app *app);
 void tui_view_data_key(struct tui_app *app, int action);
 void tui_view_data_mouse(struct tui_app *app, int y, int x, int wheel, int click);
 void tui_view_data_edit(struct tui_app *app);
+/* The generation form and its job (view-data.c). */
+void tui_view_data_gen_draw(struct tui_app *app);
+void tui_view_data_gen_key(struct tui_app *app, int ch);
+void tui_view_data_gen_set(struct tui_app *app, const char *value);
+void tui_view_data_cleanup(struct tui_app *app);
+/* Open another dataset in the Data view (the current one is closed when this one
+ * opens). Returns 0 or a negative code with the reason in the message line. */
+int tui_app_open_dataset(struct tui_app *app, const char *path);
 
 /* Colour pairs (app.c sets them up when colours are on). */
 enum tui_color {

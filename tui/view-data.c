@@ -2,16 +2,31 @@
  * view-data.c: draws the Data view (list, detail pane, status lines) from the
  * state in data.c and turns actions into state changes. The detail pane wraps by
  * display width, so Japanese and Chinese text align; search matches are shown
- * reversed. Leaves out: anything that blocks (the editor is the one exception: the
- * person is in it).
+ * reversed. Judge scores show in a column and in the detail with the rationale; a
+ * suggestion from the filters marks its row ('!' reject, '?' flag) and says why in
+ * the detail; every rule flag shows by name, explained in the detail.
+ *
+ * Generation: '+' opens a form (scheme, seeds, backend, N) and starts `bezoar
+ * generate ... -o DATASET --json` as a job in runs/gen-*; the view follows the file
+ * as it grows (app.c's tick calls tui_data_follow), so the pairs appear as pending
+ * rows while the job runs. The demo dataset in assets/ is never written: generating
+ * into it copies it to runs/gen-*\/pairs.jsonl first and switches the view to the copy.
+ *
+ * Leaves out: anything that blocks (the editor is the one exception: the person is
+ * in it).
  */
 #include <curses.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tui/draw.h"
 #include "tui/internal.h"
+#include "tui/tui.h"
 
 /* ---------------------------------------------------------------- drawing helpers */
 
@@ -94,16 +109,13 @@ static attr_t status_attr(struct tui_app *app, int st, unsigned flags)
 
 static void flag_words(unsigned flags, char *buf, size_t n)
 {
-    static const struct { unsigned flag; const char *name; } fl[] = {
-        {DS_F_DUP, "dup"}, {DS_F_EMPTY, "empty"}, {DS_F_REFUSAL, "refusal"},
-        {DS_F_REPEAT, "loop"}, {DS_F_LONG, "long"}, {DS_F_EDITED, "edit"}, {DS_F_PREF, "pref"},
-    };
     buf[0] = '\0';
     size_t len = 0;
-    for (size_t i = 0; i < BZ_ARRAY_SIZE(fl); i++) {
-        if (!(flags & fl[i].flag))
+    for (unsigned bit = 0; bit < DS_F_NBITS; bit++) {
+        const char *name = ds_flag_name(1u << bit);
+        if (!(flags & (1u << bit)) || !name)
             continue;
-        int w = snprintf(buf + len, n - len, "%s%s", len ? " " : "", fl[i].name);
+        int w = snprintf(buf + len, n - len, "%s%s", len ? " " : "", name);
         if (w < 0 || (size_t)w >= n - len)
             break;
         len += (size_t)w;
@@ -119,8 +131,11 @@ static void draw_list(struct tui_app *app)
         d->top = d->sel - (size_t)rows + 1;
     if (d->sel < d->top)
         d->top = d->sel;
+    if (d->top > 0 && d->top + (size_t)rows > n) /* no empty lines below while rows hide above */
+        d->top = n > (size_t)rows ? n - (size_t)rows : 0;
     int title_x = 1 + 3 + 1 + 7 + 1 + 10 + 1;
-    int right = app->cols >= 100 ? 28 : 18;
+    int scores = tui_data_has_scores(d);
+    int right = (app->cols >= 100 ? 28 : 18) + (scores ? 6 : 0);
     int title_w = app->cols - title_x - right - 1;
     if (title_w < 8)
         title_w = 8;
@@ -142,6 +157,9 @@ static void draw_list(struct tui_app *app)
         char buf[64];
         mvaddch(y, 0, tui_data_is_marked(d, row->index) ? '*' | A_BOLD | base : ' ' | base);
         draw_str(y, 1, 3, status_word(st, row->flags), status_attr(app, st, row->flags) | base);
+        if (row->sugg_op == DS_OP_REJECT || row->sugg_op == DS_OP_FLAG)
+            draw_str(y, 4, 1, row->sugg_op == DS_OP_REJECT ? "!" : "?",
+                     tui_color(app, TUI_C_REJECTED, A_BOLD) | A_BOLD | base);
         snprintf(buf, sizeof buf, "%7zu", row->index + 1);
         draw_str(y, 5, 7, buf, base | (selected ? 0 : A_DIM));
         draw_str(y, 13, 10, row->id, base | (selected ? 0 : A_DIM));
@@ -150,7 +168,15 @@ static void draw_list(struct tui_app *app)
         char fl[64];
         flag_words(row->flags & ~DS_F_BAD, fl, sizeof fl);
         int fx = app->cols - right;
-        draw_str(y, fx, right - 12, fl, tui_color(app, TUI_C_FLAGGED, A_BOLD) | base);
+        if (scores) {
+            if (row->has_score)
+                snprintf(buf, sizeof buf, "%4.1f", row->score);
+            else
+                snprintf(buf, sizeof buf, "   -");
+            draw_str(y, fx, 5, buf, base | A_BOLD);
+            fx += 6;
+        }
+        draw_str(y, fx, app->cols - fx - 12, fl, tui_color(app, TUI_C_FLAGGED, A_BOLD) | base);
         if (!(row->flags & DS_F_BAD)) {
             snprintf(buf, sizeof buf, "%5zu/%-5zu", row->prompt_chars, row->response_chars);
             draw_str(y, app->cols - 11, 11, buf, base | (selected ? 0 : A_DIM));
@@ -273,6 +299,25 @@ static void detail_build(struct tui_app *app, size_t index, int cols)
             add_block(app, "── rejected", tui_color(app, TUI_C_REJECTED, A_BOLD) | A_BOLD, 1);
             add_block(app, r->rejected, A_NORMAL, 0);
         }
+        double sc;
+        const char *judge = NULL, *why = NULL;
+        int op;
+        if (tui_data_score_info(d, r->id, &sc, &judge, &why)) {
+            add_block(app, own(bz_asprintf("── score %g by %s", sc, judge ? judge : "?")),
+                      tui_color(app, TUI_C_FLAGGED, A_BOLD) | A_BOLD, 1);
+            add_block(app, own(bz_strdup(why && *why ? why : "(no rationale)")), A_NORMAL, 0);
+        }
+        if (tui_data_suggestion_info(d, r->id, &op, &why))
+            add_block(app, own(bz_asprintf("suggested: %s (%s) · p pre-marks, B confirms",
+                                           ds_op_name(op), why && *why ? why : "no reason")),
+                      tui_color(app, TUI_C_REJECTED, A_BOLD) | A_BOLD, 1);
+        for (unsigned bit = 1; bit < DS_F_NBITS; bit++) {
+            unsigned f = 1u << bit;
+            if ((r->flags & f) && ds_flag_name(f) && f != DS_F_EDITED)
+                add_block(app, own(bz_asprintf("flag %s: %s", ds_flag_name(f),
+                                               ds_flag_explain(f) ? ds_flag_explain(f) : "")),
+                          tui_color(app, TUI_C_FLAGGED, A_BOLD), 0);
+        }
         if (r->meta_json)
             add_block(app, own(bz_asprintf("meta: %s", r->meta_json)), A_DIM, 0);
     }
@@ -347,6 +392,10 @@ static void draw_detail(struct tui_app *app)
 
 /* ---------------------------------------------------------------- the whole view */
 
+static int gen_status(struct tui_app *app, char *buf, size_t n);
+static void gen_open(struct tui_app *app);
+static void gen_stop(struct tui_app *app);
+
 void tui_view_data_draw(struct tui_app *app)
 {
     struct tui_data *d = &app->data;
@@ -414,12 +463,14 @@ void tui_view_data_draw(struct tui_app *app)
     if (!p.indexed && p.bytes_total) {
         snprintf(buf, sizeof buf, "indexing %.0f%% (%zu)", 100.0 * (double)p.bytes_done /
                  (double)p.bytes_total, p.records);
-        draw_str(y, x, W - x, buf, hb | A_BOLD);
+        x += draw_str(y, x, W - x, buf, hb | A_BOLD) + 2;
     } else if (!p.finished && p.records) {
         snprintf(buf, sizeof buf, "analysing %.0f%%", 100.0 * (double)p.analysed /
                  (double)p.records);
-        draw_str(y, x, W - x, buf, hb);
+        x += draw_str(y, x, W - x, buf, hb) + 2;
     }
+    if (gen_status(app, buf, sizeof buf))
+        draw_str(y, x, W - x, buf, hb | A_BOLD);
     /* message / hint line */
     y = H - 1;
     move(y, 0);
@@ -429,7 +480,8 @@ void tui_view_data_draw(struct tui_app *app)
                                                      : A_NORMAL);
     else
         draw_str(y, 1, W - 2, "a accept  x reject  f flag  space skip  u undo  / search  "
-                              "F filter  m mark  B bulk  e edit  ? help  q quit", A_DIM);
+                              "F filter  m mark  B bulk  e edit  + generate  ? help  q quit",
+                 A_DIM);
 }
 
 /* ---------------------------------------------------------------- actions */
@@ -492,6 +544,18 @@ void tui_view_data_key(struct tui_app *app, int action)
         if (d->detail_scroll < 0)
             d->detail_scroll = 0;
         break;
+    case TUI_A_SORT_SCORE:
+        if (!tui_data_has_scores(d) && d->sort == TUI_SORT_FILE) {
+            tui_data_msg(d, 0, "no record has a score yet ('bezoar data score' rates them)");
+            break;
+        }
+        tui_data_set_sort(d, (d->sort + 1) % TUI_SORT__COUNT);
+        tui_data_msg(d, 0, "order: %s", d->sort == TUI_SORT_FILE ? "file"
+                                        : d->sort == TUI_SORT_SCORE_UP ? "score, lowest first"
+                                                                       : "score, highest first");
+        break;
+    case TUI_A_GENERATE: gen_open(app); break;
+    case TUI_A_GEN_STOP: gen_stop(app); break;
     default: break;
     }
 }
@@ -658,4 +722,261 @@ void tui_view_data_edit(struct tui_app *app)
     tui_data_invalidate(d, index);
     detail_gen++;
     ds_record_cleanup(&rec);
+}
+
+/* ---------------------------------------------------------------- generation */
+
+static const char *const gen_schemes[] = {"lamini", "evol", "orca"};
+static const char *const gen_labels[TUI_GF__COUNT] = {"scheme", "seeds", "backend",
+                                                      "pairs (-n)"};
+
+/* The generation job: the one started here, else a running runs/gen-* found at start
+ * (a job outlives the workbench). */
+static struct tui_job *gen_job(struct tui_app *app)
+{
+    for (size_t i = 0; i < app->jobs.n; i++) {
+        struct tui_job *j = app->jobs.v[i];
+        if (app->gen.job_dir ? strcmp(j->run.dir, app->gen.job_dir) == 0
+                             : strncmp(j->run.name, "gen-", 4) == 0 && j->pid)
+            return j;
+    }
+    return NULL;
+}
+
+static int gen_status(struct tui_app *app, char *buf, size_t n)
+{
+    struct tui_job *j = gen_job(app);
+    if (!j)
+        return 0;
+    size_t added = app->gen.job_dir ? ds_count(app->data.ds) - BZ_MIN(app->gen.start_count,
+                                                                     ds_count(app->data.ds))
+                                    : app->data.follow_added;
+    if (j->pid && j->run.state != TUI_RUN_DONE && j->run.state != TUI_RUN_FAILED) {
+        if (j->run.phase_total > 0)
+            snprintf(buf, n, "generating %ld/%ld · +%zu rows · s stops", j->run.phase_done,
+                     j->run.phase_total, added);
+        else
+            snprintf(buf, n, "generating · +%zu rows · s stops", added);
+    } else if (j->run.state == TUI_RUN_FAILED && app->gen.stop_requested) {
+        /* generate exits 1 when stopped short of N: asked for here, so it is a stop */
+        snprintf(buf, n, "generation stopped · +%zu rows", added);
+    } else if (j->run.state == TUI_RUN_FAILED) {
+        snprintf(buf, n, "generation failed: %s", j->run.error ? j->run.error : "?");
+    } else {
+        snprintf(buf, n, "generation %s · +%zu rows", tui_run_state_name(j->run.state), added);
+    }
+    return 1;
+}
+
+static void gen_defaults(struct tui_app *app)
+{
+    struct tui_gen *g = &app->gen;
+    if (g->form[TUI_GF_SCHEME][0])
+        return;
+    snprintf(g->form[TUI_GF_SCHEME], sizeof g->form[0], "lamini");
+    char *p = bz_path_join(tui_assets_dir(), "demo/seeds.jsonl");
+    snprintf(g->form[TUI_GF_SEEDS], sizeof g->form[0], "%s", p);
+    free(p);
+    p = bz_path_join(tui_assets_dir(), "demo-model.gguf");
+    snprintf(g->form[TUI_GF_BACKEND], sizeof g->form[0], "local:%s", p);
+    free(p);
+    snprintf(g->form[TUI_GF_N], sizeof g->form[0], "20");
+}
+
+static void gen_open(struct tui_app *app)
+{
+    struct tui_job *j = gen_job(app);
+    if (j && j->pid && j->run.state == TUI_RUN_RUNNING) {
+        tui_data_msg(&app->data, 1, "%s is still generating (s stops it)", j->run.name);
+        return;
+    }
+    gen_defaults(app);
+    app->gen.field = 0;
+    app->overlay = TUI_OV_GEN;
+}
+
+static void gen_stop(struct tui_app *app)
+{
+    struct tui_job *j = gen_job(app);
+    struct bz_err err = {0};
+    if (!j || !j->pid)
+        tui_data_msg(&app->data, 1, "no generation job is running");
+    else if (tui_job_stop(j, &err) != 0)
+        tui_data_msg(&app->data, 1, "%s", err.msg);
+    else {
+        app->gen.stop_requested = j->run.dir && app->gen.job_dir &&
+                                  strcmp(j->run.dir, app->gen.job_dir) == 0;
+        tui_data_msg(&app->data, 0, "stopping %s (the pairs written so far stay)", j->run.name);
+    }
+}
+
+/* Whether path lies inside the assets directory (the shipped demo files). */
+static int in_assets(const char *path)
+{
+    char a[PATH_MAX], p[PATH_MAX];
+    if (!realpath(tui_assets_dir(), a) || !realpath(path, p))
+        return 0;
+    size_t n = strlen(a);
+    return strncmp(p, a, n) == 0 && p[n] == '/';
+}
+
+static int gen_start(struct tui_app *app)
+{
+    struct tui_gen *g = &app->gen;
+    struct tui_data *d = &app->data;
+    char *end;
+    long n = strtol(g->form[TUI_GF_N], &end, 10);
+    if (!g->form[TUI_GF_N][0] || *end || n < 1) {
+        g->field = TUI_GF_N;
+        return tui_data_msg(d, 1, "pairs: '%s' is not a positive number", g->form[TUI_GF_N]),
+               BZ_EINVAL;
+    }
+    if (access(g->form[TUI_GF_SEEDS], R_OK) != 0) {
+        g->field = TUI_GF_SEEDS;
+        return tui_data_msg(d, 1, "seeds: cannot read %s", g->form[TUI_GF_SEEDS]), BZ_ENOENT;
+    }
+    char self[4096];
+    if (tui_job_worker_path(self, sizeof self) != 0)
+        return tui_data_msg(d, 1, "cannot find the bezoar binary"), BZ_EIO;
+    char name[96], stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+    snprintf(name, sizeof name, "gen-%s-%s", stamp, g->form[TUI_GF_SCHEME]);
+    char *dir = bz_path_join(app->jobs.runs_dir, name);
+    struct bz_err err = {0};
+    if (in_assets(app->dataset_path)) {
+        /* the shipped demo stays as it is: generate into a copy, and show the copy */
+        char *copy = bz_path_join(dir, "pairs.jsonl"), *text = NULL;
+        size_t len = 0;
+        int rc = bz_mkdir_p(dir, &err);
+        if (rc == 0)
+            rc = bz_read_file(app->dataset_path, &text, &len, &err);
+        if (rc == 0)
+            rc = bz_write_atomic(copy, text, len, &err);
+        free(text);
+        if (rc == 0)
+            rc = tui_app_open_dataset(app, copy);
+        else
+            tui_data_msg(d, 1, "%s", bz_err_msg(&err, rc));
+        free(copy);
+        if (rc != 0) {
+            free(dir);
+            return rc;
+        }
+    }
+    char *argv[16];
+    int k = 0;
+    argv[k++] = self;
+    argv[k++] = "generate";
+    argv[k++] = "--scheme";
+    argv[k++] = g->form[TUI_GF_SCHEME];
+    argv[k++] = "--seeds";
+    argv[k++] = g->form[TUI_GF_SEEDS];
+    argv[k++] = "--backend";
+    argv[k++] = g->form[TUI_GF_BACKEND];
+    argv[k++] = "-n";
+    argv[k++] = g->form[TUI_GF_N];
+    argv[k++] = "-o";
+    argv[k++] = app->dataset_path;
+    argv[k++] = "--json";
+    argv[k] = NULL;
+    struct tui_job *j = tui_jobs_start(&app->jobs, argv, dir, &err);
+    if (!j) {
+        tui_data_msg(d, 1, "%s", err.msg);
+        free(dir);
+        return BZ_EIO;
+    }
+    free(g->job_dir);
+    g->job_dir = dir;
+    g->start_count = ds_count(d->ds);
+    g->stop_requested = 0;
+    tui_data_msg(d, 0, "generating %s %s pairs into %s (%s; s stops it)", g->form[TUI_GF_N],
+                 g->form[TUI_GF_SCHEME], app->dataset_path, j->run.name);
+    return 0;
+}
+
+void tui_view_data_gen_set(struct tui_app *app, const char *value)
+{
+    struct tui_gen *g = &app->gen;
+    if (g->field > TUI_GF_SCHEME && g->field < TUI_GF__COUNT)
+        snprintf(g->form[g->field], sizeof g->form[0], "%s", value);
+}
+
+void tui_view_data_gen_key(struct tui_app *app, int ch)
+{
+    struct tui_gen *g = &app->gen;
+    switch (ch) {
+    case 27:
+        app->overlay = TUI_OV_NONE;
+        tui_data_msg(&app->data, 0, "generation canceled");
+        return;
+    case 'j': case KEY_DOWN: case '\t':
+        if (g->field < TUI_GF__COUNT)
+            g->field++;
+        return;
+    case 'k': case KEY_UP:
+        if (g->field > 0)
+            g->field--;
+        return;
+    case '\n': case '\r': case KEY_ENTER:
+        if (g->field == TUI_GF__COUNT) {
+            if (gen_start(app) == 0)
+                app->overlay = TUI_OV_NONE;
+        } else if (g->field == TUI_GF_SCHEME) {
+            size_t i = 0;
+            while (i < 3 && strcmp(gen_schemes[i], g->form[TUI_GF_SCHEME]) != 0)
+                i++;
+            snprintf(g->form[TUI_GF_SCHEME], sizeof g->form[0], "%s", gen_schemes[(i + 1) % 3]);
+        } else {
+            app->overlay = TUI_OV_PROMPT;
+            app->prompt_kind = TUI_PROMPT_GEN_FIELD;
+            snprintf(app->prompt, sizeof app->prompt, "%s", g->form[g->field]);
+            app->prompt_len = strlen(app->prompt);
+        }
+        return;
+    default:
+        return;
+    }
+}
+
+void tui_view_data_gen_draw(struct tui_app *app)
+{
+    struct tui_gen *g = &app->gen;
+    int w = BZ_MIN(app->cols - 2, 100), h = 12;
+    int x = (app->cols - w) / 2, y = BZ_MAX(1, (app->rows - h) / 2);
+    for (int r = 0; r < h; r++) {
+        move(y + r, x);
+        for (int c = 0; c < w; c++) {
+            int edge_r = r == 0 || r == h - 1, edge_c = c == 0 || c == w - 1;
+            addstr(edge_r && edge_c ? (r == 0 ? (c == 0 ? "┌" : "┐") : (c == 0 ? "└" : "┘"))
+                   : edge_r         ? "─"
+                   : edge_c         ? "│"
+                                    : " ");
+        }
+    }
+    tui_put(y, x + 2, w - 4, " Generate pairs (j/k move, Enter edits or starts, Esc closes) ",
+            A_BOLD);
+    int r = y + 2;
+    for (int f = 0; f < TUI_GF__COUNT; f++, r++) {
+        attr_t a = f == g->field ? A_REVERSE : A_NORMAL;
+        tui_put(r, x + 2, 12, gen_labels[f], a | A_BOLD);
+        tui_put(r, x + 15, w - 17, g->form[f], a);
+    }
+    tui_put(r++, x + 15, w - 17, "(Enter on scheme: lamini -> evol -> orca)", A_DIM);
+    char buf[600];
+    if (in_assets(app->dataset_path))
+        snprintf(buf, sizeof buf, "into: a copy in runs/gen-*/pairs.jsonl (the demo in assets/ "
+                 "stays as shipped)");
+    else
+        snprintf(buf, sizeof buf, "into: %s (appended; new rows appear as they come)",
+                 app->dataset_path);
+    tui_put(++r, x + 2, w - 4, buf, A_DIM);
+    r += 2;
+    tui_put(r, x + 2, 12, "[ Start ]", g->field == TUI_GF__COUNT ? A_REVERSE | A_BOLD : A_BOLD);
+}
+
+void tui_view_data_cleanup(struct tui_app *app)
+{
+    free(app->gen.job_dir);
+    app->gen.job_dir = NULL;
 }
