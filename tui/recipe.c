@@ -329,7 +329,8 @@ static int stage_state(const char *dir)
             nl = memchr(line, '\n', (size_t)(text + n - line));
             if (!nl)
                 break; /* a torn last line is no event */
-            if (!strstr(line, "\"event\":\"done\"") || strstr(line, "\"event\":\"done\"") > nl)
+            *nl = '\0';
+            if (!strstr(line, "\"event\":\"done\""))
                 continue;
             cJSON *o = cJSON_ParseWithLength(line, (size_t)(nl - line));
             const cJSON *ev = cJSON_GetObjectItemCaseSensitive(o, "event");
@@ -497,12 +498,14 @@ int tui_recipe_run(int argc, char **argv)
 {
     const char *file = NULL, *out = NULL, *threads = NULL;
     struct rout o = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(usage, stdout);
             return TUI_EXIT_OK;
-        } else if (!strcmp(a, "--json")) {
+        }
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--json")) {
             o.json = 1;
         } else if (!strcmp(a, "--quiet")) {
             o.quiet = 1;
@@ -524,7 +527,7 @@ int tui_recipe_run(int argc, char **argv)
     }
     if (!file || !out)
         return tui_cmd_fail(TUI_EXIT_USAGE, "train --recipe FILE --out runs/NAME: both are "
-                            "required (see train --recipe x -h)");
+                            "required (see bezoar train --recipe -h)");
     struct recipe r;
     struct bz_err err = {0};
     int rc = recipe_load(&r, file, &err);
