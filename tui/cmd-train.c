@@ -63,7 +63,8 @@ static const char usage[] =
     "  --seed S (1) --threads N (all CPUs) --json --quiet\n"
     "Events go to RUN/events.jsonl (and stdout with --json). A file RUN/SAVE_NOW or\n"
     "SIGTERM writes a checkpoint (SIGTERM then stops); --resume continues from the\n"
-    "newest checkpoint with the run's config.json.\n";
+    "newest checkpoint with the run's config.json. DPO computes the reference log-probs\n"
+    "once with the starting weights and keeps them in RUN/reference.bin.\n";
 
 struct targs {
     char *model, *data, *out, *status, *tmpl, *targets, *schedule, *resume;
