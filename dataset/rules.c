@@ -567,6 +567,16 @@ static int bad_chars(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t n = strlen(s);
+    unsigned char ctl = 0, hi = 0;
+    for (size_t i = 0; i < n; i++) { /* a counted loop, so that it vectorises */
+        unsigned char c = p[i];
+        ctl |= (unsigned char)((c < 0x20) & (c != '\t') & (c != '\n') & (c != '\r'));
+        hi |= (unsigned char)(c >= 0x7F);
+    }
+    if (ctl)
+        return 1;
+    if (!hi)
+        return 0; /* plain ASCII text */
     for (size_t i = 0; i < n;) {
         unsigned char c = p[i];
         if (c >= 0x20 && c < 0x7F) {
@@ -672,8 +682,8 @@ static const char *answered_prompt(const struct ds_record *r)
 #define NORM_CAP 16384
 /* s lowercased (ASCII), whitespace runs as one space, trimmed, trailing sentence
  * punctuation dropped, at most n bytes of s. Returns the length, or SIZE_MAX when it
- * does not fit. */
-static size_t norm(const char *s, size_t n, char *out)
+ * does not fit in cap (<= NORM_CAP) bytes. */
+static size_t norm(const char *s, size_t n, char *out, size_t cap)
 {
     size_t o = 0;
     int space = 0;
@@ -683,7 +693,7 @@ static size_t norm(const char *s, size_t n, char *out)
             space = o > 0;
             continue;
         }
-        if (o + 2 >= NORM_CAP)
+        if (o + 2 >= cap)
             return SIZE_MAX;
         if (space)
             out[o++] = ' ';
@@ -709,15 +719,26 @@ static size_t norm(const char *s, size_t n, char *out)
 static int echo(const struct ds_rules *r, const char *prompt, const char *resp)
 {
     static _Thread_local char np[NORM_CAP], nr[NORM_CAP], ni[NORM_CAP];
-    size_t lr = norm(resp, SIZE_MAX, nr);
-    size_t lp = norm(prompt, SIZE_MAX, np);
-    if (lr == 0 || lr == SIZE_MAX || lp == 0 || lp == SIZE_MAX)
+    /* quick reject: an echo starts with the prompt's first character */
+    while (A_SPACE((unsigned char)*resp))
+        resp++;
+    while (A_SPACE((unsigned char)*prompt))
+        prompt++;
+    if (A_LOWER((unsigned char)*resp) != A_LOWER((unsigned char)*prompt))
+        return 0;
+    size_t lp = norm(prompt, SIZE_MAX, np, NORM_CAP);
+    if (lp == 0 || lp == SIZE_MAX)
+        return 0;
+    /* the response can be at most lp / echo_share long to be an echo */
+    double lim = (double)lp / r->echo_share + 8;
+    size_t lr = norm(resp, SIZE_MAX, nr, lim < NORM_CAP ? (size_t)lim : NORM_CAP);
+    if (lr == 0 || lr == SIZE_MAX)
         return 0;
     if (lr == lp && memcmp(nr, np, lr) == 0)
         return 1;
     /* the whole prompt, or its first paragraph (the instruction without its input) */
     const char *para = strstr(prompt, "\n\n");
-    size_t li = para ? norm(prompt, (size_t)(para - prompt), ni) : 0;
+    size_t li = para ? norm(prompt, (size_t)(para - prompt), ni, NORM_CAP) : 0;
     const char *cand[2] = {np, ni};
     size_t clen[2] = {lp, li == SIZE_MAX ? 0 : li};
     for (int c = 0; c < 2; c++) {
@@ -840,11 +861,27 @@ static void lang_of(const char *s, size_t n, size_t min_letters, struct langinfo
         li->lang = 100 + best;
 }
 
-static int lang_mismatch(const struct ds_rules *r, const char *prompt, const char *resp)
+static int all_ascii(const char *s)
+{
+    unsigned char any = 0;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n; i++) /* a counted loop, so that it vectorises */
+        any |= (unsigned char)s[i];
+    return any < 0x80;
+}
+
+static int skip_word(const struct ds_rules *r, const char *prompt)
 {
     for (size_t i = 0; i < r->n_lang_skip; i++)
         if (ci_contains(prompt, r->lang_skip[i], strlen(r->lang_skip[i])))
-            return 0; /* a translation task */
+            return 1;
+    return 0;
+}
+
+static int lang_mismatch(const struct ds_rules *r, const char *prompt, const char *resp)
+{
+    if (all_ascii(prompt) && all_ascii(resp))
+        return 0; /* both Latin (or neither has letters enough to tell) */
     struct langinfo lp, lr;
     const char *para = strstr(prompt, "\n\n");
     lang_of(prompt, para ? (size_t)(para - prompt) : strlen(prompt), r->lang_min_letters, &lp);
@@ -855,8 +892,8 @@ static int lang_mismatch(const struct ds_rules *r, const char *prompt, const cha
     lang_of(resp, strlen(resp), r->lang_min_letters, &lr);
     if (lr.lang == LANG_UNKNOWN || lr.lang == lp.lang)
         return 0;
-    if (lr.code_like && lr.lang == 100 + SC_LATIN)
-        return 0; /* code without a fence */
+    if ((lr.code_like && lr.lang == 100 + SC_LATIN) || skip_word(r, prompt))
+        return 0; /* code without a fence; a translation or programming task */
     if ((lp.lang == LANG_JA && lr.lang == LANG_ZH) || (lp.lang == LANG_ZH && lr.lang == LANG_JA)) {
         /* kanji-only Japanese is common in short answers: only long Han text counts */
         const struct langinfo *zh = lp.lang == LANG_ZH ? &lp : &lr;
