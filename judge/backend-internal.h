@@ -4,6 +4,8 @@
 #ifndef JUDGE_BACKEND_INTERNAL_H
 #define JUDGE_BACKEND_INTERNAL_H
 
+#include <pthread.h>
+
 #include "judge/backend.h"
 #include "judge/http.h"
 
@@ -15,6 +17,9 @@ struct judge_backend {
     struct judge_local *local;
     struct judge_local_slot **slots; /* n_slots, each with its own cache and pool */
     int n_slots;
+    unsigned char *busy;    /* per slot: taken by a judge_backend_run call */
+    pthread_mutex_t mu;     /* guards busy */
+    pthread_cond_t freed;
     int lora;               /* -1: base */
     /* openai */
     char *base_url;         /* ends before /chat/completions */

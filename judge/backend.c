@@ -7,7 +7,8 @@
  * the batch in order on the caller's thread with every thread in its pool, several run
  * requests at once on threads of their own (fewer threads each: small models gain,
  * because one token's work is too small to split well) and hand their text to the
- * caller's thread through a queue, so callbacks keep one thread. A remote backend runs
+ * caller's thread through a queue, so callbacks keep one thread. Calls from several
+ * threads at once each take free slots of their own. A remote backend runs
  * the batch through the HTTP client with `parallel` requests in flight.
  */
 #include "judge/backend-internal.h"
@@ -83,6 +84,7 @@ static int open_slots(struct judge_backend *b, struct bz_err *err)
         cpus = (int)BZ_MAX(1, sysconf(_SC_NPROCESSORS_ONLN));
     int per = k == 1 ? b->cfg.threads : BZ_MAX(1, cpus / k);
     b->slots = bz_calloc((size_t)k, sizeof *b->slots);
+    b->busy = bz_calloc((size_t)k, 1);
     for (int i = 0; i < k; i++) {
         int rc = judge_local_slot_new(&b->slots[i], b->local, per, b->cfg.n_ctx, err);
         if (rc)
@@ -161,6 +163,8 @@ int judge_backend_open(struct judge_backend **out, const char *spec,
     else
         judge_backend_cfg_defaults(&b->cfg);
     b->lora = -1;
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->freed, NULL);
     int rc;
     if (!strncmp(spec, "local:", 6)) {
         b->kind = JUDGE__LOCAL;
@@ -187,6 +191,9 @@ void judge_backend_free(struct judge_backend *b)
     for (int i = 0; i < b->n_slots; i++)
         judge_local_slot_free(b->slots[i]);
     free(b->slots);
+    free(b->busy);
+    pthread_cond_destroy(&b->freed);
+    pthread_mutex_destroy(&b->mu);
     judge_local_free(b->local);
     free(b->model);
     free(b->base_url);
@@ -268,8 +275,9 @@ static void *lrun_worker(void *arg)
     return NULL;
 }
 
-static int local_run_parallel(struct judge_backend *b, const struct judge_request *reqs,
-                              size_t n, struct judge_result *res, judge_text_fn cb, void *ctx,
+static int local_run_parallel(struct judge_backend *b, struct judge_local_slot **slots, int k,
+                              const struct judge_request *reqs, size_t n,
+                              struct judge_result *res, judge_text_fn cb, void *ctx,
                               volatile sig_atomic_t *cancel)
 {
     struct lrun r = {.b = b, .reqs = reqs, .res = res, .n = n, .want_text = cb != NULL,
@@ -278,11 +286,10 @@ static int local_run_parallel(struct judge_backend *b, const struct judge_reques
     size_t *delivered = bz_calloc(n, sizeof *delivered);
     pthread_mutex_init(&r.mu, NULL);
     pthread_cond_init(&r.cv, NULL);
-    int k = (int)BZ_MIN((size_t)b->n_slots, n);
     struct lworker *w = bz_calloc((size_t)k, sizeof *w);
     int started = 0;
     for (; started < k; started++) {
-        w[started] = (struct lworker){.r = &r, .slot = b->slots[started]};
+        w[started] = (struct lworker){.r = &r, .slot = slots[started]};
         pthread_mutex_lock(&r.mu);
         r.live++;
         pthread_mutex_unlock(&r.mu);
@@ -343,14 +350,39 @@ int judge_backend_run(struct judge_backend *b, const struct judge_request *reqs,
 {
     if (b->kind == JUDGE__OPENAI)
         return judge__openai_run(b, reqs, n, res, cb, ctx, cancel);
-    if (b->n_slots > 1 && n > 1)
-        return local_run_parallel(b, reqs, n, res, cb, ctx, cancel);
-    for (size_t i = 0; i < n; i++) {
-        if (cancel && *cancel) {
-            judge__fail(&res[i], BZ_ECANCELED, "cancelled");
-            continue;
-        }
-        judge_local_slot_run(b->slots[0], b->lora, &reqs[i], i, cb, ctx, cancel, &res[i]);
+    if (n == 0)
+        return 0;
+    /* concurrent calls each take free slots of their own (waiting for one) */
+    int want = (int)BZ_MIN((size_t)b->n_slots, n), k = 0;
+    int *idx = bz_calloc((size_t)b->n_slots, sizeof *idx);
+    struct judge_local_slot **mine = bz_calloc((size_t)b->n_slots, sizeof *mine);
+    pthread_mutex_lock(&b->mu);
+    for (;;) {
+        for (int i = 0; i < b->n_slots && k < want; i++)
+            if (!b->busy[i])
+                b->busy[i] = 1, idx[k] = i, mine[k++] = b->slots[i];
+        if (k > 0)
+            break;
+        pthread_cond_wait(&b->freed, &b->mu);
     }
-    return 0;
+    pthread_mutex_unlock(&b->mu);
+    int rc = 0;
+    if (k > 1)
+        rc = local_run_parallel(b, mine, k, reqs, n, res, cb, ctx, cancel);
+    else
+        for (size_t i = 0; i < n; i++) {
+            if (cancel && *cancel) {
+                judge__fail(&res[i], BZ_ECANCELED, "cancelled");
+                continue;
+            }
+            judge_local_slot_run(mine[0], b->lora, &reqs[i], i, cb, ctx, cancel, &res[i]);
+        }
+    pthread_mutex_lock(&b->mu);
+    for (int i = 0; i < k; i++)
+        b->busy[idx[i]] = 0;
+    pthread_cond_broadcast(&b->freed);
+    pthread_mutex_unlock(&b->mu);
+    free(idx);
+    free(mine);
+    return rc;
 }

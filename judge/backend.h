@@ -113,6 +113,8 @@ const char *judge_backend_model(const struct judge_backend *b);
 
 /* Run reqs[0..n), results in res[0..n) (initialised by the caller). Local slots run
  * on threads of their own, their text still reaches cb on the caller's thread.
+ * Thread-safe: concurrent calls on a local backend take separate slots (a call waits
+ * while every slot is busy), on a remote one separate connections.
  * Returns 0 when every request ran (each res[i].rc says how it ended), or a negative code when the
  * batch could not start. cb may be NULL. *cancel (may be NULL) becoming nonzero ends
  * the requests in flight and the rest with BZ_ECANCELED. */

@@ -6,8 +6,9 @@
  * with rate and ETA on a terminal, JSON-lines events with --json).
  *
  * Key ideas: the library calls back from `--parallel` threads, each running one
- * request as a batch of one on the shared backend (a remote backend is safe to share;
- * a local one has one slot, so local runs one unit at a time). The first SIGINT or
+ * request as a batch of one on the shared backend (a remote backend runs each on its
+ * own connection, a local one gives each its own slot over the one model: --parallel
+ * slots sharing the threads). The first SIGINT or
  * SIGTERM stops starting units and lets those in flight finish and be written; a
  * second one cancels the requests in flight.
  *
@@ -41,7 +42,8 @@ static const char usage[] =
     "SPEC is local:MODEL[+ADAPTER] or openai:URL#MODEL (key from BEZOAR_API_KEY).\n"
     "  --topics FILE        LaMini topics, one per line (topic-guided instructions)\n"
     "  --prompts DIR        prompt templates (default: the shipped assets/prompts)\n"
-    "  --parallel N         units in flight (remote backends; default 4, local 1)\n"
+    "  --parallel N         units in flight (remote: default 4; local: slots sharing the\n"
+    "                       threads, default 1)\n"
     "  --temperature T      sampling temperature (default 0.7)\n"
     "  --top-p P            nucleus sampling (default 0.95)\n"
     "  --max-tokens M       tokens per answer (default 512)\n"
@@ -313,11 +315,12 @@ int tui_cmd_generate(int argc, char **argv)
                 bad == 1 ? "" : "s");
 
     int local = !strncmp(spec, "local:", 6);
-    int par = local ? 1 : parallel > 0 ? (int)parallel : 4;
+    int par = parallel > 0 ? (int)parallel : local ? 1 : 4;
     if (existing < (size_t)n) {
         struct judge_backend_cfg cfg;
         judge_backend_cfg_defaults(&cfg);
         cfg.parallel = 1; /* each thread runs batches of one */
+        cfg.local_slots = local ? par : 1;
         cfg.template_name = tmpl;
         if (retries >= 0)
             cfg.max_retries = (int)retries;

@@ -249,6 +249,57 @@ TEST(backend_local_slots_answer_alike)
     free_all(stopped, &s4);
 }
 
+struct one_call {
+    struct judge_backend *b;
+    struct judge_request rq[NREQ];
+    struct judge_result res[NREQ];
+    int i;
+};
+
+static void *call_one(void *arg)
+{
+    struct one_call *c = arg;
+    judge_result_init(&c->res[c->i]);
+    judge_backend_run(c->b, &c->rq[c->i], 1, &c->res[c->i], NULL, NULL, NULL);
+    return NULL;
+}
+
+TEST(backend_local_concurrent_calls)
+{
+    /* one request per thread, all at once, on a two-slot backend: each call takes a
+     * free slot (or waits for one) and answers as the one-slot backend does */
+    char spec[512];
+    snprintf(spec, sizeof spec, "local:%s", model_path());
+    struct judge_result one[NREQ];
+    struct streamed s1 = {0};
+    run_slots(spec, 0, 1, 1, one, &s1);
+    struct judge_backend_cfg cfg;
+    judge_backend_cfg_defaults(&cfg);
+    cfg.template_name = "alpaca";
+    cfg.threads = 2;
+    cfg.local_slots = 2;
+    struct one_call c[NREQ];
+    struct bz_err err = {0};
+    struct judge_backend *b;
+    ASSERT_OK(judge_backend_open(&b, spec, &cfg, &err), &err);
+    pthread_t th[NREQ];
+    for (int i = 0; i < NREQ; i++) {
+        c[i].b = b, c[i].i = i;
+        make_requests(c[i].rq);
+        ASSERT_EQ_INT(pthread_create(&th[i], NULL, call_one, &c[i]), 0);
+    }
+    for (int i = 0; i < NREQ; i++)
+        pthread_join(th[i], NULL);
+    ASSERT_EQ_INT(judge_backend_run(b, c[0].rq, 0, NULL, NULL, NULL, NULL), 0);
+    judge_backend_free(b);
+    for (int i = 0; i < NREQ; i++) {
+        ASSERT_EQ_INT(c[i].res[i].rc, 0);
+        ASSERT_EQ_STR(c[i].res[i].text.p, one[i].text.p);
+        judge_result_cleanup(&c[i].res[i]);
+    }
+    free_all(one, &s1);
+}
+
 TEST(backend_serve_adapter_by_name)
 {
     struct bz_err err = {0};
