@@ -7,8 +7,9 @@
  * letter; CJK characters are always single tokens, as Japanese and Chinese have no
  * spaces) and shingles of DS_NEARDUP_K consecutive tokens. Word mode or character
  * mode is chosen per text (auto: characters when CJK makes 30% or more of it). The
- * signature keeps the top 16 bits of the minimum of DS_NEARDUP_PERM multiply-shift
- * hashes (128 bytes per text, so a million texts fit in 128 MiB); equal positions
+ * signature keeps the top 16 bits of the minimum of DS_NEARDUP_PERM 32-bit
+ * multiply-add hashes of each shingle's hash (128 bytes per text, so a million texts
+ * fit in 128 MiB); equal positions
  * estimate the Jaccard similarity of the shingle sets. LSH: b bands of r rows (b*r =
  * 64) chosen so that the S-curve's midpoint (1/b)^(1/r) lies well below the
  * threshold (recall first); each band's keys are sorted and a run of equal keys is
@@ -37,7 +38,7 @@
 struct ds_neardup {
     double threshold;
     int shingle;
-    uint64_t a[NP], b[NP];
+    uint32_t a[NP], b[NP];
     uint16_t *sig;      /* NP per item */
     uint8_t *has;       /* the item has shingles */
     size_t n, cap;
@@ -83,8 +84,8 @@ int ds_neardup_new(struct ds_neardup **out, const struct ds_neardup_opts *o,
     nd->shingle = o->shingle;
     uint64_t s = 0x5EED0F0DD5ull;
     for (int i = 0; i < NP; i++) {
-        nd->a[i] = mix64(s += 0x9E3779B97F4A7C15ull) | 1;
-        nd->b[i] = mix64(s += 0x9E3779B97F4A7C15ull);
+        nd->a[i] = (uint32_t)mix64(s += 0x9E3779B97F4A7C15ull) | 1;
+        nd->b[i] = (uint32_t)mix64(s += 0x9E3779B97F4A7C15ull);
     }
     *out = nd;
     return 0;
@@ -105,9 +106,13 @@ size_t ds_neardup_count(const struct ds_neardup *nd)
 }
 
 /* Code point at p (n bytes left) and its length; a bad byte is one code point. */
-static uint32_t cp_at(const unsigned char *p, size_t n, size_t *len)
+static inline uint32_t cp_at(const unsigned char *p, size_t n, size_t *len)
 {
-    int l = p[0] < 0x80 ? 1 : bz_utf8_seq_len(p, n);
+    if (p[0] < 0x80) {
+        *len = 1;
+        return p[0];
+    }
+    int l = bz_utf8_seq_len(p, n);
     if (l <= 1) {
         *len = 1;
         return p[0];
@@ -200,21 +205,22 @@ void ds_neardup_add(struct ds_neardup *nd, const char *text, size_t len)
     uint16_t *sig = nd->sig + nd->n * NP;
     int chars = ds_neardup_char_mode(text, len, nd->shingle);
     size_t n = tokenize(text, len, chars, &tok, &tcap);
-    uint64_t mins[NP];
+    uint32_t mins[NP];
     for (int j = 0; j < NP; j++)
-        mins[j] = UINT64_MAX;
+        mins[j] = UINT32_MAX;
     size_t shingles = n == 0 ? 0 : n < DS_NEARDUP_K ? 1 : n - DS_NEARDUP_K + 1;
     for (size_t i = 0; i < shingles; i++) {
         uint64_t x = (uint64_t)chars;
         for (size_t k = i; k < i + DS_NEARDUP_K && k < n; k++)
             x = mix64(x ^ tok[k]);
-        for (int j = 0; j < NP; j++) {
-            uint64_t v = nd->a[j] * x + nd->b[j];
+        uint32_t x32 = (uint32_t)(x ^ (x >> 32));
+        for (int j = 0; j < NP; j++) { /* 32-bit lanes: this loop vectorises */
+            uint32_t v = nd->a[j] * x32 + nd->b[j];
             mins[j] = v < mins[j] ? v : mins[j];
         }
     }
     for (int j = 0; j < NP; j++)
-        sig[j] = (uint16_t)(mins[j] >> 48);
+        sig[j] = (uint16_t)(mins[j] >> 16);
     nd->has[nd->n] = shingles > 0;
     nd->n++;
 }
@@ -241,12 +247,28 @@ struct bkey {
     uint32_t idx;
 };
 
-static int bkey_cmp(const void *x, const void *y)
+/* Sort v[0..n) by key, stably (LSD radix, 16-bit digits; tmp holds n more), so equal
+ * keys stay in item order. */
+static void radix_sort(struct bkey *v, struct bkey *tmp, size_t n)
 {
-    const struct bkey *a = x, *b = y;
-    if (a->key != b->key)
-        return a->key < b->key ? -1 : 1;
-    return a->idx < b->idx ? -1 : a->idx > b->idx;
+    static _Thread_local size_t count[65536];
+    for (int shift = 0; shift < 64; shift += 16) {
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(v[i].key >> shift) & 0xFFFF]++;
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = count[d];
+            count[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            tmp[count[(v[i].key >> shift) & 0xFFFF]++] = v[i];
+        struct bkey *t = v;
+        v = tmp;
+        tmp = t;
+    }
+    /* four passes: the sorted keys are back in the first array */
 }
 
 static uint32_t uf_find(uint32_t *par, uint32_t x)
@@ -284,6 +306,7 @@ int ds_neardup_groups(struct ds_neardup *nd, uint32_t *group, size_t *n_groups,
         m += nd->has[i];
     }
     struct bkey *keys = bz_malloc((m ? m : 1) * sizeof *keys);
+    struct bkey *tmp = bz_malloc((m ? m : 1) * sizeof *tmp);
     for (int band = 0; band < bands; band++) {
         size_t k = 0;
         for (size_t i = 0; i < n; i++) {
@@ -293,7 +316,7 @@ int ds_neardup_groups(struct ds_neardup *nd, uint32_t *group, size_t *n_groups,
             keys[k].idx = (uint32_t)i;
             k++;
         }
-        qsort(keys, k, sizeof *keys, bkey_cmp);
+        radix_sort(keys, tmp, k);
         for (size_t s = 0; s < k;) {
             size_t e = s + 1;
             while (e < k && keys[e].key == keys[s].key)
@@ -321,6 +344,7 @@ int ds_neardup_groups(struct ds_neardup *nd, uint32_t *group, size_t *n_groups,
         }
     }
     free(keys);
+    free(tmp);
     size_t groups = 0;
     for (size_t i = 0; i < n; i++)
         group[i] = uf_find(group, (uint32_t)i);
