@@ -20,20 +20,24 @@ static const char *lines[] = {
             "\"Photosynthesis is the process by which green plants use sunlight, water and "
             "carbon dioxide to make glucose and oxygen. It takes place mainly in the leaves, "
             "inside chloroplasts that hold the pigment chlorophyll, which absorbs red and blue "
-            "light and reflects green light, which is why leaves look green to us.\"}",
+            "light and reflects green light, which is why leaves look green to us. Plants "
+            "store the glucose as starch and use it for energy and growth at night.\"}",
     /* 4 */ "{\"id\":\"near-b\",\"instruction\":\"Explain photosynthesis.\",\"output\":"
             "\"Photosynthesis is the process by which green plants use sunlight, water and "
             "carbon dioxide to make glucose and oxygen. It takes place mostly in the leaves, "
             "inside chloroplasts that hold the pigment chlorophyll, which absorbs red and blue "
-            "light and reflects green light, which is why leaves look green to us all.\"}",
+            "light and reflects green light, which is why leaves look green to us. Plants "
+            "store the glucose as starch and use it for energy and growth at night, too.\"}",
     /* 5 */ "{\"id\":\"ja-a\",\"instruction\":\"光合成を説明してください。\",\"output\":"
             "\"光合成とは、植物が太陽の光を使って、水と二酸化炭素からブドウ糖と酸素を作り出す働き"
-            "のことです。主に葉の中にある葉緑体で行われます。\"}",
+            "のことです。主に葉の中にある葉緑体で行われます。作られたブドウ糖はでんぷんとして"
+            "蓄えられ、夜の間や冬の成長に使われます。\"}",
     /* 6 */ "{\"id\":\"dup-own\",\"instruction\":\"name a primary color.\",\"output\":\"red.\"}",
     /* 7 */ "{\"instruction\":\"What is 2 + 2?\",\"output\":\"4\"}",
     /* 8 */ "{\"id\":\"ja-b\",\"instruction\":\"光合成を説明してください。\",\"output\":"
             "\"光合成とは、植物が太陽の光を利用して、水と二酸化炭素からブドウ糖と酸素を作り出す働き"
-            "のことです。主に葉の中にある葉緑体で行われます。\"}",
+            "のことです。主に葉の中にある葉緑体で行われます。作られたブドウ糖はでんぷんとして"
+            "蓄えられ、夜の間や冬の成長に使われます。\"}",
     /* 9 */ "{\"instruction\":\"What is 2 + 2?\",\"output\":\"4\"}",
     /* 10 */ "{\"id\":\"lang-1\",\"instruction\":\"日本の首都はどこですか？\",\"output\":"
              "\"The capital of Japan is Tokyo, a very large city.\"}",

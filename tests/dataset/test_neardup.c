@@ -167,7 +167,7 @@ TEST(ds_neardup_estimate_tracks_jaccard)
 
 TEST(ds_neardup_huge_bucket_one_group)
 {
-    struct ds_neardup *nd = nd_new(0.9, DS_SHINGLE_AUTO);
+    struct ds_neardup *nd = nd_new(0.8, DS_SHINGLE_AUTO);
     for (int i = 0; i < 5000; i++)
         add(nd, i % 2 ? en_a : en_b);
     add(nd, en_c);
