@@ -790,6 +790,7 @@ static int data_score(int argc, char **argv)
     struct judge_backend_cfg cfg;
     judge_backend_cfg_defaults(&cfg);
     cfg.parallel = parallel;
+    cfg.stream = 0; /* the whole verdict is needed before it can be parsed */
     rc = judge_backend_open(&be, spec, &cfg, &err);
     if (rc < 0) {
         ds_close(ds);
