@@ -713,10 +713,15 @@ static int analyse(struct ds_dataset *ds)
     pthread_cond_destroy(&pa.cv);
     pthread_mutex_destroy(&pa.m);
     free(pa.slots);
-    /* kept for ds_refresh: the records it appends are checked against these */
-    ds->dup_k = dups.k;
-    ds->dup_cap = dups.cap;
-    ds->dup_n = dups.n;
+    /* kept for ds_refresh (JSON lines only): the records it appends are checked
+     * against these */
+    if (ds->layout == DS__JSONL) {
+        ds->dup_k = dups.k;
+        ds->dup_cap = dups.cap;
+        ds->dup_n = dups.n;
+    } else {
+        free(dups.k);
+    }
     ds__release(ds, &released, ds->size, 1);
     return rc;
 }
@@ -1016,6 +1021,7 @@ int ds_refresh(struct ds_dataset *ds, struct bz_err *err)
     return (int)BZ_MIN(n1 - n0, (size_t)INT32_MAX);
 }
 
+/* Unmap the retired mappings, free the duplicate set (ds_close). */
 void ds__refresh_cleanup(struct ds_dataset *ds)
 {
     for (size_t i = 0; i < ds->n_old_maps; i++)
