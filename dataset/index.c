@@ -923,8 +923,8 @@ int ds_refresh(struct ds_dataset *ds, struct bz_err *err)
         ds->thread_live = 0;
     }
     if (ds->index_rc < 0)
-        return bz_errf(err, ds->index_rc, "%s: indexing failed, nothing to refresh: %s",
-                       ds->path, ds->index_err.msg);
+        return bz_errf(err, ds->index_rc, "%s: indexing failed, nothing to refresh: %s", ds->path,
+                       ds->index_err.msg);
     unsigned char magic[2] = {0};
     int pfd = open(ds->path, O_RDONLY | O_CLOEXEC);
     if (pfd < 0)
@@ -935,32 +935,41 @@ int ds_refresh(struct ds_dataset *ds, struct bz_err *err)
     ssize_t got = pread(pfd, magic, 2, 0);
     close(pfd);
     if (got == 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-        return bz_errf(err, BZ_EUNSUPPORTED, "%s: a compressed file cannot grow; nothing "
-                       "is refreshed (decompress it to follow appended records)", ds->path);
+        return bz_errf(err, BZ_EUNSUPPORTED,
+                       "%s: a compressed file cannot grow; nothing "
+                       "is refreshed (decompress it to follow appended records)",
+                       ds->path);
     if (ds->layout != DS__JSONL)
-        return bz_errf(err, BZ_EUNSUPPORTED, "%s: only JSON lines files are refreshed (this "
-                       "one is a %s)", ds->path, ds->layout == DS__ARRAY ? "JSON array"
-                                                                          : "stream of objects");
+        return bz_errf(err, BZ_EUNSUPPORTED,
+                       "%s: only JSON lines files are refreshed (this "
+                       "one is a %s)",
+                       ds->path, ds->layout == DS__ARRAY ? "JSON array" : "stream of objects");
     if (!same)
-        return bz_errf(err, BZ_ECORRUPT, "%s: the file was replaced since it was opened; "
-                       "reopen it", ds->path);
+        return bz_errf(err, BZ_ECORRUPT,
+                       "%s: the file was replaced since it was opened; "
+                       "reopen it",
+                       ds->path);
     size_t size = (size_t)fst.st_size;
     if (size < ds->size)
-        return bz_errf(err, BZ_ECORRUPT, "%s: the file shrank from %zu to %zu bytes since it "
-                       "was indexed; reopen it", ds->path, ds->size, size);
+        return bz_errf(err, BZ_ECORRUPT,
+                       "%s: the file shrank from %zu to %zu bytes since it "
+                       "was indexed; reopen it",
+                       ds->path, ds->size, size);
     uint64_t fp;
     int rc = fingerprint(ds, ds->ref_off, &fp);
     if (rc < 0 || fp != ds->ref_fp)
-        return bz_errf(err, BZ_ECORRUPT, "%s: the indexed part of the file changed (only "
-                       "appending is followed); reopen it", ds->path);
+        return bz_errf(err, BZ_ECORRUPT,
+                       "%s: the indexed part of the file changed (only "
+                       "appending is followed); reopen it",
+                       ds->path);
     if (size == ds->size)
         return 0;
     /* the whole lines appended after ref_off */
     size_t from = ds->ref_off, n_new = size - from;
     char *buf = malloc(n_new);
     if (!buf)
-        return bz_errf(err, BZ_ENOMEM, "%s: out of memory reading %zu appended bytes",
-                       ds->path, n_new);
+        return bz_errf(err, BZ_ENOMEM, "%s: out of memory reading %zu appended bytes", ds->path,
+                       n_new);
     if ((rc = read_at(ds->fd, buf, n_new, from)) < 0) {
         free(buf);
         return bz_errf(err, rc, "%s: cannot read the appended bytes", ds->path);
@@ -972,9 +981,10 @@ int ds_refresh(struct ds_dataset *ds, struct bz_err *err)
             skip = buf[0] == '\n' ? 1 : 2;
         } else if (!(buf[0] == '\r' && n_new == 1)) {
             free(buf);
-            return bz_errf(err, BZ_ECORRUPT, "%s:%zu: this last line had no newline when it "
-                           "was indexed and has grown since; reopen the file", ds->path,
-                           ds->ref_line - 1);
+            return bz_errf(err, BZ_ECORRUPT,
+                           "%s:%zu: this last line had no newline when it "
+                           "was indexed and has grown since; reopen the file",
+                           ds->path, ds->ref_line - 1);
         }
     }
     const char *last_nl = memrchr(buf + skip, '\n', n_new - skip);

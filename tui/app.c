@@ -83,10 +83,13 @@ static void draw_help(struct tui_app *app)
 }
 
 /* The rule flags of the filter menu, with their keys (names from ds_flag_name). */
-static const struct { int key; unsigned flag; } filter_flags[] = {
-    {'d', DS_F_DUP}, {'n', DS_F_NEARDUP}, {'e', DS_F_EMPTY}, {'s', DS_F_SHORT},
-    {'r', DS_F_REFUSAL}, {'l', DS_F_REPEAT}, {'L', DS_F_LONG}, {'o', DS_F_ECHO},
-    {'g', DS_F_LANG}, {'t', DS_F_CTRL}, {'E', DS_F_EDITED},
+static const struct {
+    int key;
+    unsigned flag;
+} filter_flags[] = {
+    {'d', DS_F_DUP},     {'n', DS_F_NEARDUP}, {'e', DS_F_EMPTY},  {'s', DS_F_SHORT},
+    {'r', DS_F_REFUSAL}, {'l', DS_F_REPEAT},  {'L', DS_F_LONG},   {'o', DS_F_ECHO},
+    {'g', DS_F_LANG},    {'t', DS_F_CTRL},    {'E', DS_F_EDITED},
 };
 
 static void draw_filter(struct tui_app *app)
@@ -161,10 +164,15 @@ static void draw_overlay(struct tui_app *app)
         break;
     }
     case TUI_OV_PROMPT: {
-        static const char *label[] = {"/", "min response chars: ", "max response chars: ",
-                                      "value: ", "prompt: ", "score below (empty: off): ",
+        static const char *label[] = {"/",
+                                      "min response chars: ",
+                                      "max response chars: ",
+                                      "value: ",
+                                      "prompt: ",
+                                      "score below (empty: off): ",
                                       "pre-mark pending scored below (empty: suggested rejects "
-                                      "only): ", "value: "};
+                                      "only): ",
+                                      "value: "};
         if (app->prompt_kind == TUI_PROMPT_FIELD)
             tui_view_train_form_draw(app);
         if (app->prompt_kind == TUI_PROMPT_GEN_FIELD)
@@ -281,8 +289,8 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
 {
     struct tui_data *d = &app->data;
     if (!is_key && (ch == 27)) {
-        app->overlay = app->prompt_kind == TUI_PROMPT_FIELD       ? TUI_OV_FORM
-                       : app->prompt_kind == TUI_PROMPT_GEN_FIELD ? TUI_OV_GEN
+        app->overlay = app->prompt_kind == TUI_PROMPT_FIELD         ? TUI_OV_FORM
+                       : app->prompt_kind == TUI_PROMPT_GEN_FIELD   ? TUI_OV_GEN
                        : app->prompt_kind == TUI_PROMPT_SCORE_BELOW ? TUI_OV_FILTER
                                                                     : TUI_OV_NONE;
         return;
@@ -328,11 +336,15 @@ static void prompt_key(struct tui_app *app, wint_t ch, int is_key)
                 size_t ns = 0, ng = 0;
                 size_t n = tui_data_premark(d, v, &ns, &ng);
                 if (v >= 0)
-                    tui_data_msg(d, 0, "marked %zu pending: %zu scored below %g, %zu suggested "
-                                 "rejects · B x rejects them", n, ns, v, ng);
+                    tui_data_msg(d, 0,
+                                 "marked %zu pending: %zu scored below %g, %zu suggested "
+                                 "rejects · B x rejects them",
+                                 n, ns, v, ng);
                 else
-                    tui_data_msg(d, 0, "marked %zu pending with a suggested reject · B x "
-                                 "rejects them", n);
+                    tui_data_msg(d, 0,
+                                 "marked %zu pending with a suggested reject · B x "
+                                 "rejects them",
+                                 n);
             }
         } else if (app->prompt_kind == TUI_PROMPT_COMPARE) {
             tui_view_compare_prompt(app, app->prompt);
@@ -387,8 +399,12 @@ static void filter_key(struct tui_app *app, int ch)
         return;
     case '<': open_prompt(app, TUI_PROMPT_MIN_LEN); return;
     case '>': open_prompt(app, TUI_PROMPT_MAX_LEN); return;
-    case 'b': open_prompt(app, TUI_PROMPT_SCORE_BELOW); return;
-    case 'S': f.suggested = !f.suggested; break;
+    case 'b':
+        open_prompt(app, TUI_PROMPT_SCORE_BELOW);
+        return;
+    case 'S':
+        f.suggested = !f.suggested;
+        break;
     case 'c':
         f.status = TUI_SF_ALL;
         f.need_flags = 0;
@@ -540,7 +556,9 @@ static void handle_key(struct tui_app *app, wint_t ch, int is_key)
     case TUI_A_HELP: app->overlay = TUI_OV_HELP; app->help_scroll = 0; break;
     case TUI_A_SEARCH: open_prompt(app, TUI_PROMPT_SEARCH); break;
     case TUI_A_FILTER: app->overlay = TUI_OV_FILTER; break;
-    case TUI_A_PREMARK: open_prompt(app, TUI_PROMPT_PREMARK); break;
+    case TUI_A_PREMARK:
+        open_prompt(app, TUI_PROMPT_PREMARK);
+        break;
     case TUI_A_BULK:
         if (tui_data_bulk_count(d) == 0)
             tui_data_msg(d, 0, "nothing to apply a bulk decision to");

@@ -366,8 +366,8 @@ int tui_data_bulk(struct tui_data *d, int op)
 
 static int filter_is_all(const struct tui_filter *f)
 {
-    return f->status == TUI_SF_ALL && f->need_flags == 0 && f->min_chars < 0 &&
-           f->max_chars < 0 && f->score_below < 0 && !f->suggested;
+    return f->status == TUI_SF_ALL && f->need_flags == 0 && f->min_chars < 0 && f->max_chars < 0 &&
+           f->score_below < 0 && !f->suggested;
 }
 
 /* ---------------------------------------------------------------- scores, suggestions */

@@ -308,14 +308,16 @@ static void detail_build(struct tui_app *app, size_t index, int cols)
             add_block(app, own(bz_strdup(why && *why ? why : "(no rationale)")), A_NORMAL, 0);
         }
         if (tui_data_suggestion_info(d, r->id, &op, &why))
-            add_block(app, own(bz_asprintf("suggested: %s (%s) · p pre-marks, B confirms",
-                                           ds_op_name(op), why && *why ? why : "no reason")),
+            add_block(app,
+                      own(bz_asprintf("suggested: %s (%s) · p pre-marks, B confirms",
+                                      ds_op_name(op), why && *why ? why : "no reason")),
                       tui_color(app, TUI_C_REJECTED, A_BOLD) | A_BOLD, 1);
         for (unsigned bit = 1; bit < DS_F_NBITS; bit++) {
             unsigned f = 1u << bit;
             if ((r->flags & f) && ds_flag_name(f) && f != DS_F_EDITED)
-                add_block(app, own(bz_asprintf("flag %s: %s", ds_flag_name(f),
-                                               ds_flag_explain(f) ? ds_flag_explain(f) : "")),
+                add_block(app,
+                          own(bz_asprintf("flag %s: %s", ds_flag_name(f),
+                                          ds_flag_explain(f) ? ds_flag_explain(f) : "")),
                           tui_color(app, TUI_C_FLAGGED, A_BOLD), 0);
         }
         if (r->meta_json)
@@ -479,8 +481,9 @@ void tui_view_data_draw(struct tui_app *app)
         draw_str(y, 1, W - 2, d->msg, d->msg_error ? tui_color(app, TUI_C_ERROR, A_BOLD) | A_BOLD
                                                      : A_NORMAL);
     else
-        draw_str(y, 1, W - 2, "a accept  x reject  f flag  space skip  u undo  / search  "
-                              "F filter  m mark  B bulk  e edit  + generate  ? help  q quit",
+        draw_str(y, 1, W - 2,
+                 "a accept  x reject  f flag  space skip  u undo  / search  "
+                 "F filter  m mark  B bulk  e edit  + generate  ? help  q quit",
                  A_DIM);
 }
 
@@ -550,12 +553,17 @@ void tui_view_data_key(struct tui_app *app, int action)
             break;
         }
         tui_data_set_sort(d, (d->sort + 1) % TUI_SORT__COUNT);
-        tui_data_msg(d, 0, "order: %s", d->sort == TUI_SORT_FILE ? "file"
-                                        : d->sort == TUI_SORT_SCORE_UP ? "score, lowest first"
-                                                                       : "score, highest first");
+        tui_data_msg(d, 0, "order: %s",
+                     d->sort == TUI_SORT_FILE       ? "file"
+                     : d->sort == TUI_SORT_SCORE_UP ? "score, lowest first"
+                                                    : "score, highest first");
         break;
-    case TUI_A_GENERATE: gen_open(app); break;
-    case TUI_A_GEN_STOP: gen_stop(app); break;
+    case TUI_A_GENERATE:
+        gen_open(app);
+        break;
+    case TUI_A_GEN_STOP:
+        gen_stop(app);
+        break;
     default: break;
     }
 }
@@ -727,8 +735,7 @@ void tui_view_data_edit(struct tui_app *app)
 /* ---------------------------------------------------------------- generation */
 
 static const char *const gen_schemes[] = {"lamini", "evol", "orca"};
-static const char *const gen_labels[TUI_GF__COUNT] = {"scheme", "seeds", "backend",
-                                                      "pairs (-n)"};
+static const char *const gen_labels[TUI_GF__COUNT] = {"scheme", "seeds", "backend", "pairs (-n)"};
 
 /* The generation job: the one started here, else a running runs/gen-* found at start
  * (a job outlives the workbench). */
@@ -748,8 +755,8 @@ static int gen_status(struct tui_app *app, char *buf, size_t n)
     struct tui_job *j = gen_job(app);
     if (!j)
         return 0;
-    size_t added = app->gen.job_dir ? ds_count(app->data.ds) - BZ_MIN(app->gen.start_count,
-                                                                     ds_count(app->data.ds))
+    size_t added = app->gen.job_dir ? ds_count(app->data.ds) -
+                                          BZ_MIN(app->gen.start_count, ds_count(app->data.ds))
                                     : app->data.follow_added;
     if (j->pid && j->run.state != TUI_RUN_DONE && j->run.state != TUI_RUN_FAILED) {
         if (j->run.phase_total > 0)
@@ -804,8 +811,8 @@ static void gen_stop(struct tui_app *app)
     else if (tui_job_stop(j, &err) != 0)
         tui_data_msg(&app->data, 1, "%s", err.msg);
     else {
-        app->gen.stop_requested = j->run.dir && app->gen.job_dir &&
-                                  strcmp(j->run.dir, app->gen.job_dir) == 0;
+        app->gen.stop_requested =
+            j->run.dir && app->gen.job_dir && strcmp(j->run.dir, app->gen.job_dir) == 0;
         tui_data_msg(&app->data, 0, "stopping %s (the pairs written so far stay)", j->run.name);
     }
 }
@@ -910,15 +917,20 @@ void tui_view_data_gen_key(struct tui_app *app, int ch)
         app->overlay = TUI_OV_NONE;
         tui_data_msg(&app->data, 0, "generation canceled");
         return;
-    case 'j': case KEY_DOWN: case '\t':
+    case 'j':
+    case KEY_DOWN:
+    case '\t':
         if (g->field < TUI_GF__COUNT)
             g->field++;
         return;
-    case 'k': case KEY_UP:
+    case 'k':
+    case KEY_UP:
         if (g->field > 0)
             g->field--;
         return;
-    case '\n': case '\r': case KEY_ENTER:
+    case '\n':
+    case '\r':
+    case KEY_ENTER:
         if (g->field == TUI_GF__COUNT) {
             if (gen_start(app) == 0)
                 app->overlay = TUI_OV_NONE;
@@ -965,7 +977,8 @@ void tui_view_data_gen_draw(struct tui_app *app)
     tui_put(r++, x + 15, w - 17, "(Enter on scheme: lamini -> evol -> orca)", A_DIM);
     char buf[600];
     if (in_assets(app->dataset_path))
-        snprintf(buf, sizeof buf, "into: a copy in runs/gen-*/pairs.jsonl (the demo in assets/ "
+        snprintf(buf, sizeof buf,
+                 "into: a copy in runs/gen-*/pairs.jsonl (the demo in assets/ "
                  "stays as shipped)");
     else
         snprintf(buf, sizeof buf, "into: %s (appended; new rows appear as they come)",

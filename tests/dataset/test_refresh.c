@@ -42,8 +42,8 @@ static int refresh(struct ds_dataset *ds)
 
 static char *line_for(int i, const char *answer)
 {
-    return bz_asprintf("{\"id\":\"r%d\",\"instruction\":\"Question %d?\",\"output\":\"%s\"}\n",
-                       i, i, answer);
+    return bz_asprintf("{\"id\":\"r%d\",\"instruction\":\"Question %d?\",\"output\":\"%s\"}\n", i,
+                       i, answer);
 }
 
 TEST(ds_refresh_torn_line_waits)

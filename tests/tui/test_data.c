@@ -13,7 +13,8 @@
 static void append_pair(const char *path, int i)
 {
     char *l = bz_asprintf("{\"id\":\"r%d\",\"instruction\":\"Question %d?\",\"output\":"
-                          "\"Answer %d.\"}\n", i, i, i);
+                          "\"Answer %d.\"}\n",
+                          i, i, i);
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
     ASSERT(fd >= 0);
     ASSERT_EQ_INT(write(fd, l, strlen(l)), (long long)strlen(l));
