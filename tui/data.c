@@ -568,8 +568,20 @@ int tui_data_follow(struct tui_data *d)
         d->follow_added += (size_t)rc;
         if (d->n_meta || ds_score_count(d->ds) || ds_suggestion_count(d->ds))
             meta_update(d);
-        if (d->view)
+        if (d->view && d->sort == TUI_SORT_FILE) {
+            /* in file order the new records come last: only they are filtered */
+            size_t n = ds_count(d->ds);
+            d->view = bz_realloc(d->view, (d->n_view + (size_t)rc) * sizeof *d->view);
+            for (size_t i = n - (size_t)rc; i < n; i++) {
+                struct ds_summary s;
+                if (ds_summary(d->ds, i, &s) && filter_match(d, i, &s))
+                    d->view[d->n_view++] = i;
+            }
+            ds_progress(d->ds, &p);
+            d->view_analysed = p.analysed;
+        } else if (d->view) {
             rebuild_view(d);
+        }
     }
     return rc;
 }

@@ -29,8 +29,8 @@ for size in "120 40" "80 24"; do
     keys +
     form_n 4
     wait_for "generat" 10
-    wait_for "7 pending" 60
-    wait_for "generation done · +4 rows" 30
+    wait_for "7 pending" 120
+    wait_for "generation done · +4 rows" 60
     expect "record 2 of 7"
     keys q
     wait_for "[exit 0]"
@@ -59,10 +59,15 @@ form_n 100000
 wait_for "runs/gen-" 10
 wait_for "generating" 10
 wait_for "pending" 10
-for ((i = 0; i < 600; i++)); do   # until the first rows have come
-    screen | grep -q "29[89] pending\|[3-9][0-9][0-9] pending\|[0-9]\{4\} pending" && break
+got=0
+for ((i = 0; i < 1200; i++)); do   # until the first rows have come (slow under ASan)
+    if screen | grep -q "29[89] pending\|[3-9][0-9][0-9] pending\|[0-9]\{4\} pending"; then
+        got=1
+        break
+    fi
     sleep 0.1
 done
+[ $got = 1 ] || fail "no generated pair arrived in 120 s"
 keys s
 wait_for "stopping gen-"
 wait_for "generation stopped" 30
