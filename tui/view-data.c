@@ -845,6 +845,12 @@ static int gen_start(struct tui_app *app)
     char self[4096];
     if (tui_job_worker_path(self, sizeof self) != 0)
         return tui_data_msg(d, 1, "cannot find the bezoar binary"), BZ_EIO;
+    /* the view must be able to follow what the job appends: JSON lines, indexed */
+    struct bz_err ferr = {0};
+    int frc = ds_refresh(d->ds, &ferr);
+    if (frc < 0)
+        return tui_data_msg(d, 1, "cannot generate into this file: %s", bz_err_msg(&ferr, frc)),
+               frc;
     char name[96], stamp[32];
     time_t now = time(NULL);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));

@@ -78,4 +78,20 @@ expect "runs/gen-"
 copy=$(ls "$TMP"/runs/gen-*/pairs.jsonl)
 n=$(wc -l < "$copy")
 [ "$n" -gt 298 ] && [ "$n" -lt 100298 ] || fail "the copy has $n lines (stopped early)"
-echo "generation from the Data view, live rows, stop, demo copy, help: ok"
+tmux -L "$SOCK" kill-server
+
+# a JSON array cannot grow by appended lines: refused before anything starts
+rm -rf "$TMP"/*
+echo '[{"instruction": "Question 1?", "output": "Answer 1."}]' > "$TMP/a.json"
+start 120 40 "$BIN" a.json
+wait_for "1 pending"
+keys +
+wait_for "Generate pairs"
+keys j j j j Enter
+wait_for "cannot generate into this file: a.json: only JSON lines files are refreshed"
+keys Escape
+wait_gone "Generate pairs"
+keys q
+wait_for "[exit 0]"
+[ ! -d "$TMP/runs" ] || fail "a job was started for a JSON array"
+echo "generation from the Data view, live rows, stop, demo copy, refusal, help: ok"
