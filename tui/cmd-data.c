@@ -800,7 +800,6 @@ static int data_score(int argc, char **argv)
 
     /* the selection: records with a status in mask, one per id */
     size_t n = ds_count(ds), nsel = 0, already = 0;
-    size_t *sel = bz_malloc((n ? n : 1) * sizeof *sel);
     char **sel_ids = bz_calloc(n ? n : 1, sizeof *sel_ids);
     size_t *todo = bz_malloc((n ? n : 1) * sizeof *todo), ntodo = 0;
     size_t hcap = 64;
@@ -824,8 +823,7 @@ static int data_score(int argc, char **argv)
         if (!dup) {
             hset[j] = nsel + 1;
             const char *judge = NULL;
-            sel_ids[nsel] = bz_strdup(rec.id);
-            sel[nsel++] = i;
+            sel_ids[nsel++] = bz_strdup(rec.id);
             if (ds_score_get(ds, rec.id, NULL, &judge, NULL) && !strcmp(judge, spec))
                 already++;
             else if (limit < 0 || ntodo < (size_t)limit)
@@ -939,7 +937,6 @@ static int data_score(int argc, char **argv)
     for (size_t k = 0; k < nsel; k++)
         free(sel_ids[k]);
     free(sel_ids);
-    free(sel);
     free(todo);
     judge_backend_free(be);
     ds_close(ds);
