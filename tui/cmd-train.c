@@ -44,6 +44,7 @@ BZ_CMD("train", tui_cmd_train, "LoRA (or full) fine-tuning or DPO on a dataset's
 static const char usage[] =
     "usage: bezoar train -m MODEL --data DATASET --out runs/NAME [options]\n"
     "       bezoar train --resume runs/NAME [--json] [--quiet]\n"
+    "       bezoar train --recipe FILE --out runs/NAME   stages in order (--recipe -h)\n"
     "  --status S         accepted (default), all, pending, flagged, rejected or a list\n"
     "  --template T       chatml, llama2, llama3, zephyr, phi3, alpaca (default: the model's)\n"
     "  --targets LIST     q,k,v,o,gate,up,down (default q,k,v) or all\n"
@@ -83,7 +84,8 @@ struct opt {
     const char *name;
     int kind;
     size_t off;
-    int saved; /* goes to config.json */
+    int saved; /* goes to config.json; a recipe stage may set it too, except the ones a
+                * recipe decides itself (model, data, out, method, init-adapter, full) */
 };
 #define O(name, kind, field, saved) {name, kind, offsetof(struct targs, field), saved}
 static const struct opt opts[] = {
@@ -199,6 +201,29 @@ static void json_key(const struct opt *o, char key[32])
     for (char *c = key; *c; c++)
         if (*c == '-')
             *c = '_';
+}
+
+/* tui_train_stage_option: see tui.h. */
+int tui_train_stage_option(size_t i, char key[32], int *kind)
+{
+    static const char *const recipe_own[] = {"--model", "--data", "--out", "--method",
+                                              "--init-adapter", "--full"};
+    for (size_t k = 0; k < BZ_ARRAY_SIZE(opts); k++) {
+        int own = !opts[k].saved || opts[k].name[1] != '-';
+        for (size_t q = 0; q < BZ_ARRAY_SIZE(recipe_own) && !own; q++)
+            own = !strcmp(opts[k].name, recipe_own[q]);
+        if (own)
+            continue;
+        if (i-- == 0) {
+            json_key(&opts[k], key);
+            *kind = opts[k].kind == OPT_STR     ? TUI_OPT_STR
+                    : opts[k].kind == OPT_FLOAT ? TUI_OPT_FLOAT
+                    : opts[k].kind == OPT_FLAG  ? TUI_OPT_FLAG
+                                                : TUI_OPT_INT;
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* config.json: every saved option under its flag name as a key ("max_steps"). */

@@ -40,25 +40,22 @@ int tui_cmd_train(int argc, char **argv);
 
 /* ---------------------------------------------------------------- the recipe */
 
-enum { K_STR, K_INT, K_FLOAT, K_FLAG };
+enum { K_STR = TUI_OPT_STR, K_INT = TUI_OPT_INT, K_FLOAT = TUI_OPT_FLOAT, K_FLAG = TUI_OPT_FLAG };
 
-/* The train options a recipe may set (config.json keys of `bezoar train`). */
-static const struct rkey {
-    const char *name;
+/* The train options a recipe may set, from `bezoar train`'s own table (filled once). */
+#define N_RKEYS 64
+static struct rkey {
+    char name[32];
     int kind;
-} rkeys[] = {
-    {"status", K_STR},         {"template", K_STR},       {"targets", K_STR},
-    {"schedule", K_STR},       {"rank", K_INT},           {"alpha", K_FLOAT},
-    {"dropout", K_FLOAT},      {"rslora", K_FLAG},        {"lr", K_FLOAT},
-    {"weight_decay", K_FLOAT}, {"warmup", K_INT},         {"min_lr_ratio", K_FLOAT},
-    {"clip", K_FLOAT},         {"max_bad_steps", K_INT},  {"epochs", K_INT},
-    {"max_steps", K_INT},      {"batch", K_INT},          {"grad_accum", K_INT},
-    {"seq", K_INT},            {"eval_split", K_FLOAT},   {"eval_every", K_INT},
-    {"save_every", K_INT},     {"keep", K_INT},           {"pack", K_FLAG},
-    {"seed", K_INT},           {"threads", K_INT},        {"beta", K_FLOAT},
-    {"label_smoothing", K_FLOAT},
-};
-#define N_RKEYS BZ_ARRAY_SIZE(rkeys)
+} rkeys[N_RKEYS];
+static size_t n_rkeys;
+
+static void rkeys_load(void)
+{
+    while (n_rkeys < N_RKEYS &&
+           tui_train_stage_option(n_rkeys, rkeys[n_rkeys].name, &rkeys[n_rkeys].kind))
+        n_rkeys++;
+}
 
 struct stage {
     char *name, *method, *data; /* data: resolved (absolute) */
@@ -77,7 +74,7 @@ static void recipe_free(struct recipe *r)
 {
     for (int i = 0; i < r->n; i++) {
         free(r->st[i].name), free(r->st[i].method), free(r->st[i].data);
-        for (size_t k = 0; k < N_RKEYS; k++)
+        for (size_t k = 0; k < n_rkeys; k++)
             free(r->st[i].val[k]);
     }
     free(r->st), free(r->name), free(r->model), free(r->text);
@@ -123,7 +120,7 @@ static char *opt_value(const struct rkey *k, const cJSON *v, const char **why)
 
 static const struct rkey *rkey_find(const char *name)
 {
-    for (size_t k = 0; k < N_RKEYS; k++)
+    for (size_t k = 0; k < n_rkeys; k++)
         if (strcmp(rkeys[k].name, name) == 0)
             return &rkeys[k];
     return NULL;
@@ -292,7 +289,7 @@ static int recipe_load(struct recipe *r, const char *path, struct bz_err *err)
         static const char *const own[] = {"name", "method", "data", "description", NULL};
         if ((rc = read_opts(r, it, where, own, s->val, err)))
             goto out;
-        for (size_t k = 0; k < N_RKEYS; k++) {
+        for (size_t k = 0; k < n_rkeys; k++) {
             int dpo_only = !strcmp(rkeys[k].name, "beta") ||
                            !strcmp(rkeys[k].name, "label_smoothing");
             if (dpo_only && !strcmp(m, "sft") && s->val[k]) {
@@ -307,7 +304,7 @@ static int recipe_load(struct recipe *r, const char *path, struct bz_err *err)
     }
 out:
     free(tried);
-    for (size_t k = 0; k < N_RKEYS; k++)
+    for (size_t k = 0; k < n_rkeys; k++)
         free(dflt[k]);
     cJSON_Delete(j);
     return rc;
@@ -455,7 +452,7 @@ static int stage_run(const struct recipe *r, int i, const char *out, const char 
             argv[k++] = "--init-adapter";
             argv[k++] = prev;
         }
-        for (size_t q = 0; q < N_RKEYS; q++) {
+        for (size_t q = 0; q < n_rkeys; q++) {
             if (!s->val[q] || (threads && !strcmp(rkeys[q].name, "threads")))
                 continue;
             if (rkeys[q].kind == K_FLAG && !s->val[q][0])
@@ -498,6 +495,7 @@ int tui_recipe_run(int argc, char **argv)
 {
     const char *file = NULL, *out = NULL, *threads = NULL;
     struct rout o = {0};
+    rkeys_load();
     for (int i = 1; i < argc; i++)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             fputs(usage, stdout);

@@ -41,6 +41,12 @@ int tui_arg_num(const char *s, double lo, double hi, double *out);
 struct core_sample_params;
 int tui_arg_sample(const char *flag, const char *val, struct core_sample_params *p, int *bad);
 
+/* The options of `bezoar train` a recipe stage may set: the i-th (from 0) as its
+ * config.json key ("max_steps") and kind; 0 past the last. One table (cmd-train.c)
+ * serves the flags, config.json and recipes. */
+enum { TUI_OPT_STR, TUI_OPT_INT, TUI_OPT_FLOAT, TUI_OPT_FLAG };
+int tui_train_stage_option(size_t i, char key[32], int *kind);
+
 /* `bezoar train --recipe FILE --out runs/NAME`: the stages of a recipe in order
  * (tui/recipe.c). argv as given to `bezoar train`. Returns the exit code. */
 int tui_recipe_run(int argc, char **argv);
