@@ -562,22 +562,59 @@ static int too_short(const char *s, size_t min)
     return !alnum || cps - trail_space < min;
 }
 
-/* CTRL: invalid UTF-8, C0 controls but tab and newlines, DEL, C1 controls, U+FFFD. */
-static int bad_chars(const char *s)
+/* Scan s 8 bytes at a time: *ascii gets whether every byte is below 0x80; returns 1
+ * when an ASCII control byte (C0 but tab and newlines, or DEL) occurs in the ASCII
+ * prefix scanned. Stops at the first non-ASCII word (the caller then checks UTF-8). */
+static int ascii_scan(const unsigned char *p, size_t n, int *ascii, size_t *stop)
+{
+    const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+    size_t i = 0;
+    *ascii = 1;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        if (w & high) {
+            *ascii = 0;
+            break;
+        }
+        uint64_t lt = (w - 0x20 * ones) & ~w & high;  /* a byte below 0x20 (or a borrow) */
+        uint64_t x = w ^ (0x7F * ones);
+        uint64_t del = (x - ones) & ~x & high;        /* a byte equal to 0x7F */
+        if (lt | del) {
+            for (size_t k = i; k < i + 8; k++)
+                if ((p[k] < 0x20 && p[k] != '\t' && p[k] != '\n' && p[k] != '\r') || p[k] == 0x7F)
+                    return 1;
+        }
+    }
+    for (; i < n && *ascii; i++) {
+        if (p[i] >= 0x80) {
+            *ascii = 0;
+            break;
+        }
+        if ((p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') || p[i] == 0x7F)
+            return 1;
+    }
+    *stop = i;
+    return 0;
+}
+
+/* CTRL: invalid UTF-8, C0 controls but tab and newlines, DEL, C1 controls, U+FFFD.
+ * *ascii (may be NULL) gets whether s is plain ASCII. */
+static int bad_chars(const char *s, int *ascii)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s);
-    unsigned char ctl = 0, hi = 0;
-    for (size_t i = 0; i < n; i++) { /* a counted loop, so that it vectorises */
-        unsigned char c = p[i];
-        ctl |= (unsigned char)((c < 0x20) & (c != '\t') & (c != '\n') & (c != '\r'));
-        hi |= (unsigned char)(c >= 0x7F);
-    }
-    if (ctl)
+    size_t n = strlen(s), i = 0;
+    int plain;
+    if (ascii_scan(p, n, &plain, &i)) {
+        if (ascii)
+            *ascii = 0; /* unknown: the scan stopped early */
         return 1;
-    if (!hi)
-        return 0; /* plain ASCII text */
-    for (size_t i = 0; i < n;) {
+    }
+    if (ascii)
+        *ascii = plain;
+    if (plain)
+        return 0;
+    for (; i < n;) { /* from the first word with a high byte: every byte before is ASCII */
         unsigned char c = p[i];
         if (c >= 0x20 && c < 0x7F) {
             i++;
@@ -603,12 +640,27 @@ static int bad_chars(const char *s)
     return 0;
 }
 
-static int record_bad_chars(const struct ds_record *r)
+/* CTRL over every text of the record; *ap and *ar get whether the prompt and the
+ * response are plain ASCII (-1 when not known). */
+static int record_bad_chars(const struct ds_record *r, const char *prompt, const char *resp,
+                            int *ap, int *ar)
 {
-    for (int i = 0; i < r->n_msgs; i++)
-        if (r->msgs[i].content && bad_chars(r->msgs[i].content))
-            return 1;
-    return (r->chosen && bad_chars(r->chosen)) || (r->rejected && bad_chars(r->rejected));
+    int bad = 0, a;
+    for (int i = 0; i < r->n_msgs && !bad; i++) {
+        const char *c = r->msgs[i].content;
+        if (!c)
+            continue;
+        bad = bad_chars(c, &a);
+        *ap = c == prompt ? a : *ap;
+        *ar = c == resp ? a : *ar;
+    }
+    if (!bad && r->chosen) {
+        bad = bad_chars(r->chosen, &a);
+        *ar = r->chosen == resp ? a : *ar;
+    }
+    if (!bad && r->rejected)
+        bad = bad_chars(r->rejected, &a);
+    return bad;
 }
 
 /* ---------------------------------------------------------------- repetition */
@@ -878,9 +930,11 @@ static int skip_word(const struct ds_rules *r, const char *prompt)
     return 0;
 }
 
-static int lang_mismatch(const struct ds_rules *r, const char *prompt, const char *resp)
+static int lang_mismatch(const struct ds_rules *r, const char *prompt, const char *resp,
+                         int ascii_prompt, int ascii_resp)
 {
-    if (all_ascii(prompt) && all_ascii(resp))
+    if ((ascii_prompt < 0 ? all_ascii(prompt) : ascii_prompt) &&
+        (ascii_resp < 0 ? all_ascii(resp) : ascii_resp))
         return 0; /* both Latin (or neither has letters enough to tell) */
     struct langinfo lp, lr;
     const char *para = strstr(prompt, "\n\n");
@@ -914,14 +968,15 @@ unsigned ds_rules_flags(const struct ds_rules *r, const struct ds_record *rec)
     unsigned en = r->enabled, f = 0;
     if (rec->chosen)
         f |= DS_F_PREF;
-    if ((en & DS_F_CTRL) && record_bad_chars(rec))
+    const char *prompt = answered_prompt(rec);
+    int ap = -1, ar = -1; /* prompt and response plain ASCII? (-1: not known) */
+    if ((en & DS_F_CTRL) && record_bad_chars(rec, prompt, resp, &ap, &ar))
         f |= DS_F_CTRL;
     if (blank(resp)) {
         if (en & DS_F_EMPTY)
             f |= DS_F_EMPTY;
         return f;
     }
-    const char *prompt = answered_prompt(rec);
     if ((en & DS_F_SHORT) && too_short(resp, r->short_chars))
         f |= DS_F_SHORT;
     if ((en & DS_F_LONG) && (ds__utf8_chars(resp) > r->long_chars ||
@@ -934,7 +989,7 @@ unsigned ds_rules_flags(const struct ds_rules *r, const struct ds_record *rec)
         f |= DS_F_REPEAT;
     if ((en & DS_F_ECHO) && echo(r, prompt, resp))
         f |= DS_F_ECHO;
-    if ((en & DS_F_LANG) && lang_mismatch(r, prompt, resp))
+    if ((en & DS_F_LANG) && lang_mismatch(r, prompt, resp, ap, ar))
         f |= DS_F_LANG;
     return f;
 }

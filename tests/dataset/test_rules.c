@@ -216,6 +216,13 @@ TEST(ds_rules_ctrl)
     ASSERT_EQ_INT(f0("Say \x1B[1mhi.", "Hi there"), DS_F_CTRL);          /* in the prompt */
     ASSERT_EQ_INT(f0("Say hi.", "Hi\tthere\r\nfriend \xF0\x9F\x98\x80 \xC3\xA9"), 0);
     ASSERT_EQ_INT(f0("Say hi.", "\x02"), DS_F_CTRL | DS_F_SHORT);
+    /* the 8-byte fast path: controls and sequences at every offset around its words */
+    ASSERT_EQ_INT(f0("Say hi.", "0123456789abcdef\x01 and more"), DS_F_CTRL);
+    ASSERT_EQ_INT(f0("Say hi.", "0123456789abcdef ok \x7F"), DS_F_CTRL);
+    ASSERT_EQ_INT(f0("挨拶して。", "0123456こんにちは、元気です。\x01"), DS_F_CTRL);
+    ASSERT_EQ_INT(f0("挨拶して。", "0123456こんにちは、元気ですか。今日は晴れです。"), 0);
+    ASSERT_EQ_INT(f0("挨拶して。", "01234567\xE3\x81"), DS_F_CTRL); /* cut at the end */
+    ASSERT_EQ_INT(f0("挨拶して。", "こんにちは"), 0);
 }
 
 TEST(ds_rules_config_errors_and_overrides)
