@@ -208,6 +208,7 @@ struct tui_job *tui_jobs_start(struct tui_jobs *js, char *const argv[], const ch
     if (bz_mkdir_p(dir, err) != 0)
         return NULL;
     char *outp = bz_path_join(dir, "worker.out"), *errp = bz_path_join(dir, "worker.err");
+    int had_out = access(outp, F_OK) == 0;
     int ofd = open(outp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     int efd = open(errp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     free(outp);
@@ -226,7 +227,14 @@ struct tui_job *tui_jobs_start(struct tui_jobs *js, char *const argv[], const ch
         if (strcmp(js->v[i]->run.dir, dir) == 0)
             j = js->v[i];
     if (j) {
-        /* a resume: keep following the same files from where we are */
+        /* a resume: keep following worker.out from where we are; a run started
+         * elsewhere was followed through events.jsonl, whose offset means nothing in
+         * the worker.out this start creates */
+        if (!had_out) {
+            j->run.follow_off = 0;
+            free(j->run.partial);
+            j->run.partial = NULL;
+        }
         j->run.state = TUI_RUN_RUNNING;
         free(j->run.error);
         j->run.error = NULL;
