@@ -119,7 +119,10 @@ static void settle(struct tui_job *j)
     tui_run_follow(&j->run, out_file(j), &err);
     read_err_tail(j);
     j->pid = 0;
-    if (j->run.state == TUI_RUN_DONE || j->run.state == TUI_RUN_FAILED)
+    /* a "done" event that says stopped is the worker's own word: a generator stopped
+     * short of its target exits 1, but it was stopped, not failed */
+    if (j->run.state == TUI_RUN_DONE || j->run.state == TUI_RUN_FAILED ||
+        j->run.state == TUI_RUN_STOPPED)
         return;
     if (j->child && j->exited && j->exit_status != 0 && j->term_signal == 0) {
         j->run.state = TUI_RUN_FAILED;
