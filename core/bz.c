@@ -469,3 +469,34 @@ void bz_hash_hex(uint64_t h, char out[17])
 {
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }
+
+int bz_set64_add(struct bz_set64 *s, uint64_t key)
+{
+    if (key == 0) { /* 0 marks an empty slot */
+        int added = !s->has_zero;
+        s->has_zero = 1;
+        return added;
+    }
+    if ((s->n + 1) * 4 > s->cap * 3) {
+        struct bz_set64 g = {.cap = s->cap ? s->cap * 2 : 64, .has_zero = s->has_zero};
+        g.k = bz_calloc(g.cap, sizeof *g.k);
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->k[i])
+                bz_set64_add(&g, s->k[i]);
+        free(s->k);
+        *s = g;
+    }
+    size_t m = s->cap - 1, i = (size_t)(key ^ (key >> 29)) & m;
+    for (; s->k[i]; i = (i + 1) & m)
+        if (s->k[i] == key)
+            return 0;
+    s->k[i] = key;
+    s->n++;
+    return 1;
+}
+
+void bz_set64_cleanup(struct bz_set64 *s)
+{
+    free(s->k);
+    memset(s, 0, sizeof *s);
+}

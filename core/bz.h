@@ -124,6 +124,16 @@ size_t bz_utf8_check(const char *s, size_t n);
 
 /* A stable 64-bit hash (XXH3) and its 16-hex-digit form. */
 uint64_t bz_hash64(const void *data, size_t n);
+
+/* A set of 64-bit keys (open addressing, grows by doubling). Zeroed storage is an
+ * empty set; bz_set64_add returns 1 when key was not in it yet, 0 when it was. */
+struct bz_set64 {
+    uint64_t *k;
+    size_t cap, n;
+    int has_zero;
+};
+int bz_set64_add(struct bz_set64 *s, uint64_t key);
+void bz_set64_cleanup(struct bz_set64 *s);
 void bz_hash_hex(uint64_t h, char out[17]);
 
 #define BZ_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -249,17 +249,22 @@ int ds_out_format_parse(const char *name);
 #define DS_ALL_STATUSES 0xF
 
 /* Write the records whose status is in mask to path (tmp + fsync + rename), edits
- * applied, each with its id. jsonl=0 writes a JSON array. *written gets the count. */
+ * applied, each with its id, each id once. jsonl=0 writes a JSON array. *written gets
+ * the count. */
 int ds_export(struct ds_dataset *ds, const char *path, unsigned status_mask, int out_format,
               int jsonl, size_t *written, struct bz_err *err);
 
 /* ds_export with more choices: with_source adds "source": {file, line, format} and the
- * record's "meta" to each record (what `bezoar data import` writes). */
+ * record's "meta" to each record (what `bezoar data import` writes). Records that share
+ * an id (exact copies without an own id, which one decision decides) are written once
+ * unless keep_copies; *copies (may be NULL) gets how many were left out. */
 struct ds_export_opts {
     unsigned status_mask;
     int out_format;   /* enum ds_out_format */
     int jsonl;
     int with_source;
+    int keep_copies;
+    size_t *copies;
 };
 int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export_opts *opts,
                  size_t *written, struct bz_err *err);

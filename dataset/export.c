@@ -197,12 +197,18 @@ int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export
     if (o.fd < 0)
         return o.fd;
     bz_buf_init(&o.b);
-    size_t n = ds_count(ds), count = 0, released = 0;
+    size_t n = ds_count(ds), count = 0, released = 0, copies = 0;
+    struct bz_set64 seen = {0};
     if (!eo->jsonl)
         bz_buf_putc(&o.b, '[');
     for (size_t i = 0; i < n && o.rc == 0; i++) {
         struct ds_record r;
         if (ds_get(ds, i, &r, NULL) < 0 || !(eo->status_mask & (1u << r.status))) {
+            ds_record_cleanup(&r);
+            continue;
+        }
+        if (!eo->keep_copies && !bz_set64_add(&seen, bz_hash64(r.id, strlen(r.id)))) {
+            copies++;
             ds_record_cleanup(&r);
             continue;
         }
@@ -222,7 +228,10 @@ int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export
         bz_buf_puts(&o.b, count ? "\n]\n" : "]\n");
     out_flush(&o);
     bz_buf_cleanup(&o.b);
+    bz_set64_cleanup(&seen);
     o.rc = bz_atomic_end(o.fd, o.tmp, path, o.rc, err);
+    if (eo->copies)
+        *eo->copies = copies;
     if (o.rc == 0 && written)
         *written = count;
     return o.rc;
@@ -232,7 +241,8 @@ int ds_export_ex(struct ds_dataset *ds, const char *path, const struct ds_export
 int ds_export(struct ds_dataset *ds, const char *path, unsigned status_mask, int out_format,
               int jsonl, size_t *written, struct bz_err *err)
 {
-    struct ds_export_opts eo = {status_mask, out_format, jsonl, 0};
+    struct ds_export_opts eo = {.status_mask = status_mask, .out_format = out_format,
+                                .jsonl = jsonl};
     return ds_export_ex(ds, path, &eo, written, err);
 }
 

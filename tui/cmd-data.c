@@ -311,16 +311,22 @@ static int data_export(int argc, char **argv, int import)
     struct ds_dataset *ds;
     if (open_ds(&ds, path, in_fmt, 1))
         return TUI_EXIT_ERROR;
-    struct ds_export_opts eo = {mask, out_fmt, jsonl, import};
+    size_t n = 0, copies = 0;
+    struct ds_export_opts eo = {.status_mask = mask, .out_format = out_fmt, .jsonl = jsonl,
+                                .with_source = import, .keep_copies = import,
+                                .copies = &copies};
     struct bz_err err = {0};
-    size_t n = 0;
     int rc = ds_export_ex(ds, out, &eo, &n, &err);
     if (rc < 0) {
         ds_close(ds);
         return tui_cmd_fail_err(&err, rc);
     }
     report_bad(ds);
-    printf("%zu records written to %s\n", n, out);
+    if (copies)
+        printf("%zu records written to %s (%zu exact copies of earlier records left out: "
+               "same id, one decision)\n", n, out, copies);
+    else
+        printf("%zu records written to %s\n", n, out);
     ds_close(ds);
     return TUI_EXIT_OK;
 }
@@ -678,10 +684,10 @@ static const char usage_score[] =
     "Scores go to DATASET.bezoar/scores.jsonl with the judge SPEC; records that judge has\n"
     "scored already are skipped, so an interrupted run resumes. --status S picks the\n"
     "records (default pending; all, accepted, rejected, flagged or a comma list), --limit\n"
-    "N scores at most N, --parallel N requests at once (default 4). --below T writes a\n"
-    "suggested reject (why \"score<T\") for every record of the selection this judge rated\n"
-    "below T. Progress goes to stderr on a terminal; --json prints JSON-lines events\n"
-    "(progress, unparseable, failed, done).\n";
+    "N scores at most N, --parallel N requests at once (default 4; local: slots sharing\n"
+    "the threads). --below T writes a suggested reject (why \"score<T\") for every\n"
+    "record of the selection this judge rated below T. Progress goes to stderr on a\n"
+    "terminal; --json prints JSON-lines events (progress, unparseable, failed, done).\n";
 
 struct score_progress {
     int json, tty;
@@ -790,6 +796,7 @@ static int data_score(int argc, char **argv)
     struct judge_backend_cfg cfg;
     judge_backend_cfg_defaults(&cfg);
     cfg.parallel = parallel;
+    cfg.local_slots = parallel;
     cfg.stream = 0; /* the whole verdict is needed before it can be parsed */
     rc = judge_backend_open(&be, spec, &cfg, &err);
     if (rc < 0) {

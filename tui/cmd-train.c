@@ -431,6 +431,7 @@ struct data {
     double *ref;
     int unrenderable;      /* records the chat template refuses (skipped, counted) */
     char first_unrenderable[256];
+    int same_id;           /* exact copies of an earlier record (same id): trained once */
 };
 
 static void data_free(struct data *d)
@@ -632,6 +633,7 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
         return rc;
     }
     size_t total = ds_count(ds);
+    struct bz_set64 seen = {0};
     struct ds_counts cnt;
     ds_counts(ds, &cnt);
     int cap = 0;
@@ -646,6 +648,13 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
             continue;
         }
         if (!(mask & (1u << r.status))) {
+            ds_record_cleanup(&r);
+            continue;
+        }
+        /* records sharing an id are one decision and one example, however often the
+         * file holds them */
+        if (!bz_set64_add(&seen, bz_hash64(r.id, strlen(r.id)))) {
+            d->same_id++;
             ds_record_cleanup(&r);
             continue;
         }
@@ -677,8 +686,12 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
         }
     }
     ds_close(ds);
+    bz_set64_cleanup(&seen);
     if (rc)
         return rc;
+    if (d->same_id && !a->quiet)
+        fprintf(stderr, "train: %d records are exact copies of earlier ones (same id); each "
+                "is trained on once\n", d->same_id);
     if (d->unrenderable)
         fprintf(stderr, "train: skipped %d records the chat template cannot render (first: "
                 "%s)\n", d->unrenderable, d->first_unrenderable);
@@ -1342,10 +1355,11 @@ int tui_cmd_train(int argc, char **argv)
         bz_buf_printf(&b, ",\"chat_template\":\"%s\",\"examples\":%d,\"train_examples\":%d,"
                           "\"train_rows\":%d,\"eval_examples\":%d,\"truncated\":%d,\"without_loss\":%d,"
                           "\"bad_records\":%d,\"total_steps\":%lld,\"trainable_params\":%zu,"
-                          "\"resumed_from\":%lld,\"unrenderable\":%d}",
+                          "\"resumed_from\":%lld,\"unrenderable\":%d,\"same_id\":%d}",
                       core_template_name(r.tmpl), r.d.n, r.d.n_train, r.d.n_train_rows, r.d.n_eval,
                       r.d.truncated, r.d.no_loss, r.d.skipped_bad, (long long)total_steps,
-                      r.t->n_params, (long long)resumed_from, r.d.unrenderable);
+                      r.t->n_params, (long long)resumed_from, r.d.unrenderable,
+                      r.d.same_id);
         if (r.dpo) {
             b.len--, b.p[b.len] = 0; /* reopen the object */
             bz_buf_printf(&b, ",\"pairs\":%d,\"train_pairs\":%d,\"eval_pairs\":%d,"

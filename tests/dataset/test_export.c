@@ -28,7 +28,8 @@ static void same_msgs(const struct ds_msg *a, int na, const struct ds_msg *b, in
     }
 }
 
-/* Export everything of src as fmt/jsonl, re-open, compare record by record. */
+/* Export everything of src (exact copies too) as fmt/jsonl, re-open, compare record by
+ * record. */
 static void round_trip(struct ds_dataset *src, int fmt, int jsonl)
 {
     const char *out = test_tmp(jsonl ? "rt.jsonl" : "rt.json");
@@ -36,7 +37,9 @@ static void round_trip(struct ds_dataset *src, int fmt, int jsonl)
     snprintf(path, sizeof path, "%s", out);
     size_t written = 0;
     struct bz_err err = {0};
-    ASSERT_OK(ds_export(src, path, DS_ALL_STATUSES, fmt, jsonl, &written, &err), &err);
+    struct ds_export_opts eo = {.status_mask = DS_ALL_STATUSES, .out_format = fmt,
+                                .jsonl = jsonl, .keep_copies = 1};
+    ASSERT_OK(ds_export_ex(src, path, &eo, &written, &err), &err);
     struct ds_dataset *back = open_opts(path, 1);
     size_t good = ds_count(src) - ds_bad_count(src);
     ASSERT_EQ_INT(written, good);
@@ -212,5 +215,29 @@ TEST(ds_stats_percentiles_and_counts)
     ASSERT_EQ_INT(st.resp_p99, 99);
     ASSERT_EQ_INT(st.resp_max, 100);
     ASSERT_EQ_INT(st.prompt_max, 5);
+    ds_close(ds);
+}
+
+TEST(ds_export_writes_each_id_once)
+{
+    /* three byte-identical records share their content id (one decision decides all
+     * three): export writes one of them unless asked for every copy */
+    static const char t[] = "{\"instruction\":\"Add 2 and 3\",\"output\":\"5\"}\n"
+                            "{\"instruction\":\"Name a colour\",\"output\":\"Red\"}\n"
+                            "{\"instruction\":\"Add 2 and 3\",\"output\":\"5\"}\n"
+                            "{\"instruction\":\"Add 2 and 3\",\"output\":\"5\"}\n";
+    const char *in = test_write("copies.jsonl", t, sizeof t - 1);
+    struct ds_dataset *ds = open_opts(in, 1);
+    struct bz_err err = {0};
+    size_t n = 0, copies = 99;
+    struct ds_export_opts eo = {.status_mask = DS_ALL_STATUSES, .out_format = DS_OUT_OPENAI,
+                                .jsonl = 1, .copies = &copies};
+    ASSERT_OK(ds_export_ex(ds, test_tmp("one.jsonl"), &eo, &n, &err), &err);
+    ASSERT_EQ_INT(n, 2);
+    ASSERT_EQ_INT(copies, 2);
+    eo.keep_copies = 1;
+    ASSERT_OK(ds_export_ex(ds, test_tmp("all.jsonl"), &eo, &n, &err), &err);
+    ASSERT_EQ_INT(n, 4);
+    ASSERT_EQ_INT(copies, 0);
     ds_close(ds);
 }
