@@ -82,6 +82,7 @@ static int open_slots(struct judge_backend *b, struct bz_err *err)
     int k = BZ_MAX(1, b->cfg.local_slots), cpus = b->cfg.threads;
     if (cpus <= 0)
         cpus = (int)BZ_MAX(1, sysconf(_SC_NPROCESSORS_ONLN));
+    k = BZ_MIN(k, cpus); /* a slot has at least one thread */
     int per = k == 1 ? b->cfg.threads : BZ_MAX(1, cpus / k);
     b->slots = bz_calloc((size_t)k, sizeof *b->slots);
     b->busy = bz_calloc((size_t)k, 1);

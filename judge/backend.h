@@ -92,9 +92,9 @@ struct judge_backend_cfg {
     const char *template_name;/* local: chat template (NULL: the model's own) */
     int threads;              /* local: threads (<= 0: every CPU) */
     int n_ctx;                /* local: KV cache positions (<= 0: the model's) */
-    int local_slots;          /* local: requests run at once, each slot with threads /
-                               * local_slots threads over the one model (<= 1: one slot,
-                               * all threads; answers then do not depend on the batch) */
+    int local_slots;          /* local: requests run at once (at most one per thread),
+                               * each slot with threads / local_slots threads over the one
+                               * model (<= 1: one slot with every thread) */
 };
 /* parallel 4, stream 1, connect 10 s, read 60 s, total 0, 5 retries, backoff 0.5..30 s,
  * Retry-After up to 120 s, 16 MiB responses. */
