@@ -98,11 +98,11 @@ void ds_record_cleanup(struct ds_record *r);
  * Borrowed from r. */
 const char *ds_record_prompt(const struct ds_record *r);
 const char *ds_record_response(const struct ds_record *r);
-/* Rule flags of a parsed record: EMPTY, REFUSAL, REPEAT, LONG, PREF (DUP needs the
- * whole dataset; BAD and EDITED are kept from r->flags). */
+/* Rule flags of a parsed record under the default rules (assets/filters/rules.json,
+ * compiled in; dataset/filter.h configures them): EMPTY, SHORT, LONG, REFUSAL, REPEAT,
+ * ECHO, LANG, CTRL, PREF. DUP and NEARDUP need the whole dataset; BAD and EDITED are
+ * kept from r->flags. */
 unsigned ds_record_flags(const struct ds_record *r);
-/* A response longer than this many code points is flagged DS_F_LONG. */
-#define DS_LONG_CHARS 8000
 
 /* Parse one JSON text (one line or one array element) as format fmt (DS_FMT_UNKNOWN:
  * detect). sub selects the instance for Self-Instruct (0 otherwise). On error the

@@ -3,6 +3,7 @@
  * here), ids, errors with their places, and the rule flags.
  */
 #include "dataset/dataset.h"
+#include "dataset/filter.h"
 #include "tests/test.h"
 
 static int parse(const char *json, int fmt, int sub, struct ds_record *r, struct bz_err *err)
@@ -214,8 +215,9 @@ TEST(ds_record_rule_flags)
                         "words in it, none of which loop around again.\"}", 0, 0, &r, NULL), 1);
     ASSERT_EQ_INT(ds_record_flags(&r), 0);
     ds_record_cleanup(&r);
-    /* long: a response over DS_LONG_CHARS code points (multi-byte ones count once) */
-    size_t n = DS_LONG_CHARS + 1;
+    /* long: a response over the default long_chars code points (multi-byte ones count
+     * once) */
+    size_t n = ds_rules_default()->long_chars + 1;
     char *big = malloc(n * 3 + 64);
     char *p = big + sprintf(big, "{\"instruction\":\"q\",\"output\":\"");
     for (size_t i = 0; i < n; i++)
