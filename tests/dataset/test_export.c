@@ -160,7 +160,8 @@ TEST(ds_export_import_source_and_meta)
     struct ds_dataset *ds = open_opts(test_write("si.jsonl", t, sizeof t - 1), 1);
     char out[4096];
     snprintf(out, sizeof out, "%s", test_tmp("imp.jsonl"));
-    struct ds_export_opts eo = {DS_ALL_STATUSES, DS_OUT_OPENAI, 1, 1};
+    struct ds_export_opts eo = {.status_mask = DS_ALL_STATUSES, .out_format = DS_OUT_OPENAI,
+                                .jsonl = 1, .with_source = 1, .keep_copies = 1};
     size_t n = 0;
     struct bz_err err = {0};
     ASSERT_OK(ds_export_ex(ds, out, &eo, &n, &err), &err);
