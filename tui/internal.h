@@ -84,6 +84,8 @@ enum tui_action {
     TUI_A_GEN_STOP,
     TUI_A_SORT_SCORE,
     TUI_A_PREMARK,
+    TUI_A_STAGE_PREV,
+    TUI_A_STAGE_NEXT,
     TUI_A__COUNT
 };
 

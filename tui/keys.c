@@ -80,6 +80,8 @@ const struct tui_binding tui_bindings[] = {
     {T, 'R', TUI_A_RESUME_RUN, "R", "resume a stopped run from its newest checkpoint"},
     {T, '+', TUI_A_SMOOTH_MORE, "+ / -", "more / less smoothing of the loss line"},
     {T, '-', TUI_A_SMOOTH_LESS, NULL, NULL},
+    {T, '[', TUI_A_STAGE_PREV, "[ / ]", "recipe run: show the stage before / after"},
+    {T, ']', TUI_A_STAGE_NEXT, NULL, NULL},
     {JV, ' ', TUI_A_JUDGE_TOGGLE, "space", "show / hide the model on the radar"},
     {JV, '\r', TUI_A_JUDGE_OPEN, "Enter", "drill down: category -> its rows -> the judgment"},
     {JV, '\n', TUI_A_JUDGE_OPEN, NULL, NULL},

@@ -33,6 +33,7 @@ void tui_run_init(struct tui_run *r, const char *dir)
     r->best_eval = INFINITY;
     r->best_eval_step = -1;
     r->cur_stage = -1;
+    r->view_stage = -1;
     r->beta = r->reward_margin = r->reward_accuracy = NAN;
     r->eval_margin = r->eval_accuracy = NAN;
 }
@@ -284,12 +285,33 @@ int tui_run_follow(struct tui_run *r, const char *file, struct bz_err *err)
     return lines;
 }
 
+static int shown_index(const struct tui_run *r)
+{
+    if (!r->is_recipe)
+        return -1;
+    if (r->view_stage >= 0 && r->view_stage < r->n_stages && r->stages[r->view_stage].dir)
+        return r->view_stage;
+    if (r->cur_stage >= 0 && r->cur_stage < r->n_stages && r->stages[r->cur_stage].dir)
+        return r->cur_stage;
+    return -1;
+}
+
 const struct tui_run *tui_run_shown(const struct tui_run *r)
 {
-    if (r->is_recipe && r->cur_stage >= 0 && r->cur_stage < r->n_stages &&
-        r->stages[r->cur_stage].dir)
-        return &r->stages[r->cur_stage];
-    return r;
+    int i = shown_index(r);
+    return i >= 0 ? &r->stages[i] : r;
+}
+
+int tui_run_view_stage(struct tui_run *r, int step)
+{
+    int i = shown_index(r);
+    if (i < 0)
+        return 0;
+    int to = i + step;
+    if (to < 0 || to >= r->n_stages || !r->stages[to].dir)
+        return 0;
+    r->view_stage = to >= r->cur_stage ? -1 : to;
+    return 1;
 }
 
 void tui_run_smooth(const struct tui_run *r, double alpha, struct tui_point *out)

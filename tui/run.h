@@ -68,6 +68,7 @@ struct tui_run {
     char *recipe_name, *recipe_file;
     struct tui_run *stages;
     int n_stages, cur_stage;
+    int view_stage;            /* the stage the Train view shows ([ / ]); -1: the current */
     char *adapter;             /* from the done event, else DIR/adapter when present */
     char *error;               /* the error event's message, or why the worker failed */
     size_t invalid_lines;      /* lines that were not JSON events */
@@ -88,6 +89,9 @@ int tui_run_follow(struct tui_run *r, const char *file, struct bz_err *err);
 /* The run whose numbers to draw: the current stage of a recipe (the last one that
  * has started), else r itself. Borrowed. */
 const struct tui_run *tui_run_shown(const struct tui_run *r);
+/* Show the stage before (step -1) or after (+1) the one shown; past the current stage
+ * the view follows the current one again. Returns 0 when there is no such stage. */
+int tui_run_view_stage(struct tui_run *r, int step);
 /* Exponential moving average of the loss series into out (n_loss points). */
 void tui_run_smooth(const struct tui_run *r, double alpha, struct tui_point *out);
 

@@ -122,7 +122,7 @@ static int draw_recipe(struct tui_app *app, const struct tui_run *top, int y, in
             snprintf(buf, sizeof buf, "%s %s  ", mark, s->name);
         else
             snprintf(buf, sizeof buf, "%s %02d  ", mark, i + 1);
-        attr_t a = i == top->cur_stage ? A_BOLD | A_UNDERLINE : s->dir ? A_NORMAL : A_DIM;
+        attr_t a = s == tui_run_shown(top) ? A_BOLD | A_UNDERLINE : s->dir ? A_NORMAL : A_DIM;
         if (s->dir)
             a |= state_attr(app, st);
         tui_put(y, cx, x + w - cx, buf, a);
@@ -752,6 +752,13 @@ void tui_view_train_key(struct tui_app *app, int action)
         } else {
             resume(app, j);
         }
+        break;
+    case TUI_A_STAGE_PREV:
+    case TUI_A_STAGE_NEXT:
+        if (!j || !j->run.is_recipe)
+            tui_data_msg(d, 1, "[ and ] choose a stage of a recipe run");
+        else if (!tui_run_view_stage(&j->run, action == TUI_A_STAGE_PREV ? -1 : 1))
+            tui_data_msg(d, 0, "no stage %s", action == TUI_A_STAGE_PREV ? "before" : "after");
         break;
     case TUI_A_SMOOTH_MORE:
         t->smooth = t->smooth < 0.95 ? t->smooth + 0.05 : 0.99;

@@ -1,7 +1,8 @@
 # The Train view on a DPO run and on a recipe run, from scripted events files: the
 # reward margin and accuracy charts beside the loss with the method and held-out
 # rewards; a recipe run as its stages (finished, stopped, not started) with the
-# current stage drawn as a run; an SFT run without reward charts. 120x40 and 80x24.
+# current stage drawn as a run, [ and ] browsing the others; an SFT run without reward
+# charts. 120x40 and 80x24.
 . tests/e2e/lib/tmux.sh
 cp assets/demo/pairs.jsonl "$TMP/d.jsonl"
 
@@ -84,6 +85,18 @@ for size in "120 40" "80 24"; do
     expect "reward accuracy:"
     expect "step 7/7"
     expect "recipe stopped in stage 2/3 · R resumes it"
+    # [ shows the finished SFT stage (no DPO charts), ] goes back to the current one
+    keys [
+    wait_for "01-sft · done"
+    expect "step 12/12"
+    expect_not "DPO β"
+    keys [
+    wait_for "no stage before"
+    keys ]
+    wait_for "02-pref · stopped"
+    expect "DPO β 0.1"
+    keys ]
+    wait_for "no stage after"
     tmux -L "$SOCK" kill-server
 done
 echo "ok: DPO charts, SFT without them, a recipe as its stages (120x40, 80x24)"
