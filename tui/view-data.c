@@ -960,7 +960,7 @@ void tui_view_data_gen_key(struct tui_app *app, int ch)
 void tui_view_data_gen_draw(struct tui_app *app)
 {
     struct tui_gen *g = &app->gen;
-    int w = BZ_MIN(app->cols - 2, 110), h = 12;
+    int w = BZ_MIN(app->cols - 2, 110), h = 13;
     int x = (app->cols - w) / 2, y = BZ_MAX(1, (app->rows - h) / 2);
     for (int r = 0; r < h; r++) {
         move(y + r, x);
@@ -980,15 +980,13 @@ void tui_view_data_gen_draw(struct tui_app *app)
         tui_put(r, x + 2, 12, gen_labels[f], a | A_BOLD);
         tui_put(r, x + 15, w - 17, g->form[f], a);
     }
-    tui_put(r++, x + 15, w - 17,
-            "Enter on scheme: lamini -> evol -> orca; -n counts the pairs of the scheme "
-            "the file holds already",
+    tui_put(r++, x + 15, w - 17, "Enter on scheme: lamini -> evol -> orca", A_DIM);
+    tui_put(r++, x + 15, w - 17, "-n counts the pairs of the scheme the file holds already",
             A_DIM);
     char buf[600];
     if (in_assets(app->dataset_path))
         snprintf(buf, sizeof buf,
-                 "into: a copy in runs/gen-*/pairs.jsonl (the demo in assets/ "
-                 "stays as shipped)");
+                 "into: a copy, runs/gen-*/pairs.jsonl (assets/ stays as shipped)");
     else
         snprintf(buf, sizeof buf, "into: %s (appended; new rows appear as they come)",
                  app->dataset_path);

@@ -54,7 +54,7 @@ expect "pre-mark pending rows scored below T"
 keys Escape
 wait_gone "Keys (Esc or ? closes"
 keys +
-wait_for "into: a copy in runs/gen-*/pairs.jsonl"
+wait_for "into: a copy, runs/gen-*/pairs.jsonl"
 form_n 100000
 wait_for "runs/gen-" 10
 wait_for "generating" 10
