@@ -246,7 +246,8 @@ int tui_data_suggestion_info(struct tui_data *d, const char *id, int *op, const 
 enum tui_form_field {
     TUI_FF_MODEL, TUI_FF_STATUS, TUI_FF_NAME, TUI_FF_TEMPLATE, TUI_FF_TARGETS, TUI_FF_RANK,
     TUI_FF_ALPHA, TUI_FF_DROPOUT, TUI_FF_LR, TUI_FF_EPOCHS, TUI_FF_BATCH, TUI_FF_SEQ,
-    TUI_FF_EVAL_SPLIT, TUI_FF_SAVE_EVERY, TUI_FF_SEED, TUI_FF__COUNT
+    TUI_FF_EVAL_SPLIT, TUI_FF_SAVE_EVERY, TUI_FF_SEED, TUI_FF_METHOD, TUI_FF_INIT,
+    TUI_FF_BETA, TUI_FF__COUNT
 };
 
 struct tui_train {

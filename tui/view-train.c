@@ -10,6 +10,7 @@
  */
 #include <cblas.h>
 #include <curses.h>
+#include <errno.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -359,7 +360,7 @@ void tui_view_train_draw(struct tui_app *app)
 static const char *field_names[TUI_FF__COUNT] = {
     "model", "pairs", "run name", "template", "LoRA targets", "rank", "alpha", "dropout",
     "learning rate", "epochs", "batch", "sequence length", "eval split", "save every",
-    "seed",
+    "seed", "method", "start from", "DPO beta",
 };
 
 static const char *field_help[TUI_FF__COUNT] = {
@@ -378,6 +379,9 @@ static const char *field_help[TUI_FF__COUNT] = {
     "fraction held out for eval loss",
     "checkpoint every N steps",
     "seed (same seed, same numbers)",
+    "sft, or dpo on preference pairs (prompt, chosen, rejected)",
+    "empty, or an earlier run (runs/NAME) whose adapter this one continues",
+    "DPO: how far the policy may move from its start (0.1)",
 };
 
 static double measure_sgemm(void)
@@ -482,6 +486,8 @@ static void form_defaults(struct tui_app *app)
         snprintf(t->form[TUI_FF_EVAL_SPLIT], 256, "0.1");
         snprintf(t->form[TUI_FF_SAVE_EVERY], 256, "50");
         snprintf(t->form[TUI_FF_SEED], 256, "42");
+        snprintf(t->form[TUI_FF_METHOD], 256, "sft");
+        snprintf(t->form[TUI_FF_BETA], 256, "0.1");
     }
     t->form_model_seen[0] = '\x01'; /* re-read the model */
     time_t now = time(NULL);
@@ -569,7 +575,7 @@ static int start_run(struct tui_app *app)
     }
     static const int numeric[] = {TUI_FF_RANK, TUI_FF_ALPHA, TUI_FF_DROPOUT, TUI_FF_LR,
                                   TUI_FF_EPOCHS, TUI_FF_BATCH, TUI_FF_SEQ, TUI_FF_EVAL_SPLIT,
-                                  TUI_FF_SAVE_EVERY, TUI_FF_SEED};
+                                  TUI_FF_SAVE_EVERY, TUI_FF_SEED, TUI_FF_BETA};
     for (size_t i = 0; i < BZ_ARRAY_SIZE(numeric); i++) {
         char *end;
         const char *v = t->form[numeric[i]];
@@ -579,6 +585,17 @@ static int start_run(struct tui_app *app)
             t->form_field = numeric[i];
             return BZ_EINVAL;
         }
+    }
+    const char *method = t->form[TUI_FF_METHOD], *init = t->form[TUI_FF_INIT];
+    if (strcmp(method, "sft") && strcmp(method, "dpo")) {
+        tui_data_msg(d, 1, "method: '%s' is not sft or dpo", method);
+        t->form_field = TUI_FF_METHOD;
+        return BZ_EINVAL;
+    }
+    if (init[0] && access(init, R_OK) != 0) {
+        tui_data_msg(d, 1, "start from: %s: %s", init, strerror(errno));
+        t->form_field = TUI_FF_INIT;
+        return BZ_EINVAL;
     }
     char *dir = bz_path_join(app->jobs.runs_dir, t->form[TUI_FF_NAME]);
     char self[4096];
@@ -610,8 +627,22 @@ static int start_run(struct tui_app *app)
         {TUI_FF_SAVE_EVERY, "--save-every"}, {TUI_FF_SEED, "--seed"},
     };
     for (size_t i = 0; i < BZ_ARRAY_SIZE(map); i++) {
+        /* a continued adapter brings its own targets, rank and alpha */
+        if (init[0] && (map[i].f == TUI_FF_TARGETS || map[i].f == TUI_FF_RANK ||
+                        map[i].f == TUI_FF_ALPHA))
+            continue;
         argv[k++] = (char *)map[i].flag;
         argv[k++] = t->form[map[i].f];
+    }
+    argv[k++] = "--method";
+    argv[k++] = (char *)method;
+    if (!strcmp(method, "dpo")) {
+        argv[k++] = "--beta";
+        argv[k++] = t->form[TUI_FF_BETA];
+    }
+    if (init[0]) {
+        argv[k++] = "--init-adapter";
+        argv[k++] = (char *)init;
     }
     argv[k] = NULL;
     struct bz_err err = {0};

@@ -16,7 +16,7 @@ new_run() {  # new_run NAME: open the form, set model and name, start
     wait_for "New run"
     keys Enter C-u; keys -l "$MODEL"; keys Enter
     keys j j Enter C-u; keys -l "$1"; keys Enter
-    for i in $(seq 1 14); do keys j; done
+    for i in $(seq 1 16); do keys j; done
     keys Enter
 }
 

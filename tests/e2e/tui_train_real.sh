@@ -28,7 +28,7 @@ keys Enter C-u; keys -l 40; keys Enter
 keys j j Enter C-u; keys -l 256; keys Enter
 keys j j Enter C-u; keys -l 5; keys Enter
 wait_for "16 accepted pairs"
-for i in 1 2 3; do keys j; done
+for i in 1 2 3 4 5; do keys j; done
 keys Enter
 wait_for "real · running" 20
 wait_for "loss:" 60
