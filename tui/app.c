@@ -629,13 +629,16 @@ static void on_tick(uv_timer_t *t)
     struct ds_progress p;
     ds_progress(d->ds, &p);
     static struct ds_progress last;
-    if (memcmp(&p, &last, sizeof p) != 0) {
+    static const struct ds_dataset *last_ds; /* a reopened file ends where the old one did */
+    if (memcmp(&p, &last, sizeof p) != 0 || d->ds != last_ds) {
         last = p;
+        last_ds = d->ds;
         tui_app_dirty(app);
     }
     if (tui_jobs_poll(&app->jobs))
         tui_app_dirty(app);
     tui_view_train_tick(app);
+    tui_view_data_tick(app);
     /* the dataset file may grow (a generation job, anyone appending): a stat every
      * half second, a refresh only when its size changed */
     static double last_follow;

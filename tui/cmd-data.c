@@ -410,7 +410,7 @@ static const char usage_filter[] =
     "Data view shows them for confirmation. --decide writes reject decisions instead,\n"
     "as one undoable step. --rules FILE overrides keys of the default rules\n"
     "(assets/filters/rules.json: limits, refusal lists, which flags are on, keep).\n"
-    "--json prints one JSON object.\n";
+    "--json prints one JSON object (a \"done\" event).\n";
 
 static const char usage_dedup[] =
     "usage: bezoar data dedup DATASET [--near T] [--shingle auto|word|char] [--rules FILE]\n"
@@ -510,7 +510,8 @@ static int data_filter(int argc, char **argv)
     double t = near >= 0 ? near : r->near_threshold;
     size_t near_groups = res.n_groups - res.n_exact_groups;
     if (json) {
-        printf("{\"file\":");
+        /* one object, also a "done" event, so the Data view can run this as a job */
+        printf("{\"event\":\"done\",\"file\":");
         json_str(stdout, path);
         printf(",\"records\":%zu,\"bad\":%zu,\"flagged\":%zu,\"flags\":{", res.records, res.bad,
                res.flagged);

@@ -86,6 +86,8 @@ enum tui_action {
     TUI_A_PREMARK,
     TUI_A_STAGE_PREV,
     TUI_A_STAGE_NEXT,
+    TUI_A_RUN_FILTER,
+    TUI_A_RUN_SCORE,
     TUI_A__COUNT
 };
 
@@ -346,6 +348,10 @@ struct tui_gen {
     char *job_dir;          /* runs/gen-... of the job started from here, or NULL */
     size_t start_count;     /* records when it started */
     int stop_requested;     /* 's' was pressed: its "stopped short" exit is no failure */
+    /* a filter or score job started here (runs/filter-* or runs/score-*): when it ends
+     * the dataset is opened again, so the suggestions and scores it wrote show */
+    char *aux_dir;
+    int aux_reloaded;
 };
 
 struct tui_app {
@@ -409,6 +415,8 @@ void tui_view_train_form_key(struct tui_app *app, int ch);
 void tui_view_train_form_set(struct tui_app *app, const char *value);
 /* Start the resumes that waited for their stopping worker to exit. */
 void tui_view_train_tick(struct tui_app *app);
+/* A filter or score job started from the Data view ended: open the file again. */
+void tui_view_data_tick(struct tui_app *app);
 /* The compare view. */
 void tui_view_compare_draw(struct tui_app *app);
 void tui_view_compare_key(struct tui_app *app, int action);

@@ -54,6 +54,8 @@ const struct tui_binding tui_bindings[] = {
     {D, 'p', TUI_A_PREMARK, "p", "pre-mark pending rows scored below T or suggested rejects"},
     {D, '+', TUI_A_GENERATE, "+", "generate pairs into this dataset (scheme, seeds, backend, N)"},
     {D, 's', TUI_A_GEN_STOP, "s", "stop the generation job"},
+    {D, '!', TUI_A_RUN_FILTER, "!", "job: the automatic filters (bezoar data filter): suggested rejects"},
+    {D, '*', TUI_A_RUN_SCORE, "*", "job: the judge ($BEZOAR_JUDGE) scores the pending pairs 1-10"},
     {D | C, 'J', TUI_A_DETAIL_DOWN, "J / Shift-Down", "scroll the detail pane (answers) down"},
     {D | C, KEY_SF, TUI_A_DETAIL_DOWN, NULL, NULL},
     {D | C, 'K', TUI_A_DETAIL_UP, "K / Shift-Up", "scroll the detail pane (answers) up"},

@@ -395,6 +395,8 @@ static void draw_detail(struct tui_app *app)
 /* ---------------------------------------------------------------- the whole view */
 
 static int gen_status(struct tui_app *app, char *buf, size_t n);
+static int aux_status(struct tui_app *app, char *buf, size_t n);
+static void aux_start(struct tui_app *app, int score);
 static void gen_open(struct tui_app *app);
 static void gen_stop(struct tui_app *app);
 
@@ -472,6 +474,8 @@ void tui_view_data_draw(struct tui_app *app)
         x += draw_str(y, x, W - x, buf, hb) + 2;
     }
     if (gen_status(app, buf, sizeof buf))
+        x += draw_str(y, x, W - x, buf, hb | A_BOLD) + 2;
+    if (aux_status(app, buf, sizeof buf))
         draw_str(y, x, W - x, buf, hb | A_BOLD);
     /* message / hint line */
     y = H - 1;
@@ -563,6 +567,10 @@ void tui_view_data_key(struct tui_app *app, int action)
         break;
     case TUI_A_GEN_STOP:
         gen_stop(app);
+        break;
+    case TUI_A_RUN_FILTER:
+    case TUI_A_RUN_SCORE:
+        aux_start(app, action == TUI_A_RUN_SCORE);
         break;
     default: break;
     }
@@ -908,6 +916,106 @@ static int gen_start(struct tui_app *app)
     return 0;
 }
 
+/* ---------------------------------------------------------------- filter and score jobs */
+
+static struct tui_job *aux_job(struct tui_app *app)
+{
+    for (size_t i = 0; app->gen.aux_dir && i < app->jobs.n; i++)
+        if (strcmp(app->jobs.v[i]->run.dir, app->gen.aux_dir) == 0)
+            return app->jobs.v[i];
+    return NULL;
+}
+
+/* `bezoar data filter` or `bezoar data score` on this file as a job; the view opens the
+ * file again when it ends (tui_view_data_tick). */
+static void aux_start(struct tui_app *app, int score)
+{
+    struct tui_data *d = &app->data;
+    struct tui_job *busy = aux_job(app);
+    if (busy && busy->pid) {
+        tui_data_msg(d, 1, "%s is still running", busy->run.name);
+        return;
+    }
+    const char *judge = getenv("BEZOAR_JUDGE");
+    if (score && !(judge && *judge)) {
+        tui_data_msg(d, 1, "scoring needs a judge: set BEZOAR_JUDGE=local:MODEL.gguf or "
+                     "openai:URL#MODEL");
+        return;
+    }
+    char self[4096];
+    if (tui_job_worker_path(self, sizeof self) != 0) {
+        tui_data_msg(d, 1, "cannot find the bezoar binary");
+        return;
+    }
+    char name[96], stamp[32];
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", localtime(&now));
+    snprintf(name, sizeof name, "%s-%s", score ? "score" : "filter", stamp);
+    char *dir = bz_path_join(app->jobs.runs_dir, name);
+    char *argv[12];
+    int k = 0;
+    argv[k++] = self;
+    argv[k++] = "data";
+    argv[k++] = score ? "score" : "filter";
+    argv[k++] = app->dataset_path;
+    if (score) {
+        argv[k++] = "--judge";
+        argv[k++] = (char *)judge;
+    }
+    argv[k++] = "--json";
+    argv[k] = NULL;
+    struct bz_err err = {0};
+    struct tui_job *j = tui_jobs_start(&app->jobs, argv, dir, &err);
+    if (!j) {
+        tui_data_msg(d, 1, "%s", err.msg);
+        free(dir);
+        return;
+    }
+    free(app->gen.aux_dir);
+    app->gen.aux_dir = dir;
+    app->gen.aux_reloaded = 0;
+    tui_data_msg(d, 0, "%s %s (%s); the list updates when it ends",
+                 score ? "scoring the pending pairs with" : "running the filters over",
+                 score ? judge : app->dataset_path, j->run.name);
+}
+
+static int aux_status(struct tui_app *app, char *buf, size_t n)
+{
+    struct tui_job *j = aux_job(app);
+    if (!j)
+        return 0;
+    const char *what = strncmp(j->run.name, "score-", 6) == 0 ? "scoring" : "filters";
+    if (j->run.state == TUI_RUN_RUNNING && j->run.phase_total > 0)
+        snprintf(buf, n, "%s %ld/%ld", what, j->run.phase_done, j->run.phase_total);
+    else if (j->run.state == TUI_RUN_FAILED)
+        snprintf(buf, n, "%s failed: %s", what, j->run.error ? j->run.error : "?");
+    else
+        snprintf(buf, n, "%s %s", what, tui_run_state_name(j->run.state));
+    return 1;
+}
+
+void tui_view_data_tick(struct tui_app *app)
+{
+    struct tui_job *j = aux_job(app);
+    if (!j || j->pid || app->gen.aux_reloaded || j->run.state == TUI_RUN_RUNNING)
+        return;
+    app->gen.aux_reloaded = 1;
+    if (j->run.state != TUI_RUN_DONE)
+        return;
+    /* the journal and scores.jsonl were written by another process: open the file again
+     * and keep the place */
+    size_t sel = app->data.sel;
+    char *path = bz_strdup(app->dataset_path);
+    if (tui_app_open_dataset(app, path) == 0) {
+        app->data.sel = sel;
+        tui_data_msg(&app->data, 0, "%s done: %zu suggested rejects, %zu scored",
+                     j->run.name, ds_suggestion_count(app->data.ds),
+                     ds_score_count(app->data.ds));
+    }
+    free(path);
+    tui_app_dirty(app);
+}
+
 void tui_view_data_gen_set(struct tui_app *app, const char *value)
 {
     struct tui_gen *g = &app->gen;
@@ -999,4 +1107,6 @@ void tui_view_data_cleanup(struct tui_app *app)
 {
     free(app->gen.job_dir);
     app->gen.job_dir = NULL;
+    free(app->gen.aux_dir);
+    app->gen.aux_dir = NULL;
 }
