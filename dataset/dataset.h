@@ -226,6 +226,9 @@ int ds_suggest(struct ds_dataset *ds, const char *const *ids, size_t n, int op,
  * (borrowed until the next journal write or ds_close) when id has one, else 0. */
 int ds_suggestion(struct ds_dataset *ds, const char *id, int *op, const char **why);
 size_t ds_suggestion_count(struct ds_dataset *ds);
+/* The same by the id's hash (ds_summary's id_hash): no record parsed, for sorting and
+ * filtering many rows. */
+int ds_suggestion_hash(struct ds_dataset *ds, uint64_t id_hash, int *op);
 
 /* ---------------------------------------------------------------- scores
  * Judge-as-proxy ratings in DATASET.bezoar/scores.jsonl, one JSON line each
@@ -239,6 +242,8 @@ int ds_score_set(struct ds_dataset *ds, const char *id, const char *judge, doubl
 int ds_score_get(struct ds_dataset *ds, const char *id, double *score, const char **judge,
                  const char **rationale);
 size_t ds_score_count(struct ds_dataset *ds);
+/* The latest score by the id's hash (ds_summary's id_hash), no record parsed. */
+int ds_score_get_hash(struct ds_dataset *ds, uint64_t id_hash, double *score);
 
 /* ---------------------------------------------------------------- export, stats */
 

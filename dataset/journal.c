@@ -98,13 +98,14 @@ struct ds__suggs {
     size_t cap, used, active;
 };
 
+/* id NULL: by the hash alone. */
 static struct ds__sugg *sugg_find(const struct ds__suggs *t, uint64_t h, const char *id)
 {
     if (!t || !t->cap)
         return NULL;
     size_t mask = t->cap - 1, j = (size_t)h & mask;
     while (t->v[j]) {
-        if (t->v[j]->h == h && strcmp(t->v[j]->id, id) == 0)
+        if (t->v[j]->h == h && (!id || strcmp(t->v[j]->id, id) == 0))
             return t->v[j];
         j = (j + 1) & mask;
     }
@@ -572,6 +573,17 @@ int ds_suggestion(struct ds_dataset *ds, const char *id, int *op, const char **w
         if (why)
             *why = e->why;
     }
+    pthread_mutex_unlock(&ds->mu);
+    return has;
+}
+
+int ds_suggestion_hash(struct ds_dataset *ds, uint64_t id_hash, int *op)
+{
+    pthread_mutex_lock(&ds->mu);
+    const struct ds__sugg *e = sugg_find(ds->suggs, id_hash, NULL);
+    int has = e && e->op != DS_OP_RESET;
+    if (has && op)
+        *op = e->op;
     pthread_mutex_unlock(&ds->mu);
     return has;
 }

@@ -38,13 +38,14 @@ struct ds__scores {
     char *path;
 };
 
+/* id NULL: by the hash alone. */
 static struct ds__score *sc_find(const struct ds__scores *t, uint64_t h, const char *id)
 {
     if (!t->cap)
         return NULL;
     size_t mask = t->cap - 1, j = (size_t)h & mask;
     while (t->v[j]) {
-        if (t->v[j]->h == h && strcmp(t->v[j]->id, id) == 0)
+        if (t->v[j]->h == h && (!id || strcmp(t->v[j]->id, id) == 0))
             return t->v[j];
         j = (j + 1) & mask;
     }
@@ -197,6 +198,17 @@ int ds_score_set(struct ds_dataset *ds, const char *id, const char *judge, doubl
     sc_set(ds->scores, id, judge, score, rationale);
     pthread_mutex_unlock(&ds->mu);
     return 0;
+}
+
+/* Contract: see dataset.h. */
+int ds_score_get_hash(struct ds_dataset *ds, uint64_t id_hash, double *score)
+{
+    pthread_mutex_lock(&ds->mu);
+    const struct ds__score *e = sc_find(scores(ds), id_hash, NULL);
+    if (e && score)
+        *score = e->score;
+    pthread_mutex_unlock(&ds->mu);
+    return e != NULL;
 }
 
 /* Contract: see dataset.h. */

@@ -393,13 +393,24 @@ static void meta_update(struct tui_data *d)
         d->cap_meta = cap;
     }
     for (size_t i = d->n_meta; i < n; i++) {
-        struct ds_record rec;
-        memset(&rec, 0, sizeof rec);
         d->score[i] = NAN;
         d->sugg[i] = -1;
+        double sc;
+        int op;
+        struct ds_summary sm;
+        if (ds_summary(d->ds, i, &sm)) {
+            /* by the id hash of the analysis pass: no record parsed */
+            if (sm.flags & DS_F_BAD)
+                continue;
+            if (ds_score_get_hash(d->ds, sm.id_hash, &sc))
+                d->score[i] = sc;
+            if (ds_suggestion_hash(d->ds, sm.id_hash, &op))
+                d->sugg[i] = (signed char)op;
+            continue;
+        }
+        struct ds_record rec;
+        memset(&rec, 0, sizeof rec);
         if (ds_get(d->ds, i, &rec, NULL) == 0 && rec.id) {
-            double sc;
-            int op;
             if (ds_score_get(d->ds, rec.id, &sc, NULL, NULL))
                 d->score[i] = sc;
             if (ds_suggestion(d->ds, rec.id, &op, NULL))

@@ -139,3 +139,29 @@ TEST(ds_scores_rubric_prompt)
     free(p);
     ds_record_cleanup(&r);
 }
+
+TEST(ds_scores_and_suggestions_by_id_hash)
+{
+    /* the Data view sorts by score through the analysis pass's id hashes: the lookups by
+     * hash agree with the lookups by id, and an id without either has neither */
+    const char *p = make_dataset();
+    struct ds_dataset *ds = open_ds(p, 0);
+    struct bz_err err = {0};
+    ASSERT_OK(ds_score_set(ds, "a", "local:j.gguf", 4, "meh", &err), &err);
+    const char *ids[] = {"b"};
+    ASSERT_OK(ds_suggest(ds, ids, 1, DS_OP_REJECT, "refusal", &err), &err);
+    double s = 0;
+    int op = -1;
+    ASSERT_EQ_INT(ds_score_get_hash(ds, bz_hash64("a", 1), &s), 1);
+    ASSERT_NEAR(s, 4, 0);
+    ASSERT_EQ_INT(ds_score_get_hash(ds, bz_hash64("b", 1), &s), 0);
+    ASSERT_EQ_INT(ds_suggestion_hash(ds, bz_hash64("b", 1), &op), 1);
+    ASSERT_EQ_INT(op, DS_OP_REJECT);
+    ASSERT_EQ_INT(ds_suggestion_hash(ds, bz_hash64("a", 1), &op), 0);
+    /* the summaries' hashes are these: record 0 is "a" in make_dataset's file */
+    ASSERT_OK(ds_wait(ds, &err), &err);
+    struct ds_summary sm;
+    ASSERT_EQ_INT(ds_summary(ds, 0, &sm), 1);
+    ASSERT(sm.id_hash == bz_hash64("a", 1));
+    ds_close(ds);
+}
