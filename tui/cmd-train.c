@@ -432,6 +432,7 @@ struct data {
     int unrenderable;      /* records the chat template refuses (skipped, counted) */
     char first_unrenderable[256];
     int same_id;           /* exact copies of an earlier record (same id): trained once */
+    int merged;            /* records whose turns of one role in a row were joined */
 };
 
 static void data_free(struct data *d)
@@ -527,21 +528,44 @@ static void build_pair_rows(struct data *d, const int *ids, int n, int **out, in
  * loss on the final answer only (earlier assistant turns are prompt), and a sequence
  * too long loses the start of its prompt first (down to half of seq), then the end
  * of its answer, so a long prompt still leaves answer tokens to compare. */
+/* One turn more for the template. Turns of one role in a row (a few HH-RLHF transcripts
+ * hold two assistant turns running) become one, joined by a blank line, so that roles
+ * alternate as templates require; *merged counts the joins. */
+static void turn_add(struct core_chat_msg *msgs, char **own, int *nm, int role, const char *text,
+                     int *merged)
+{
+    struct core_chat_msg *last = *nm ? &msgs[*nm - 1] : NULL;
+    if (last && last->role == role && role != CORE_ROLE_SYSTEM) {
+        char *j = bz_asprintf("%.*s\n\n%s", (int)last->len, last->content, text);
+        free(own[*nm - 1]);
+        own[*nm - 1] = j;
+        last->content = j, last->len = strlen(j);
+        (*merged)++;
+        return;
+    }
+    msgs[(*nm)++] = (struct core_chat_msg){role, text, strlen(text)};
+}
+
 static int render(struct example *x, const struct ds_record *r, const char *answer,
                   const struct core_vocab *vocab, int tmpl, int seq, int pair, int *truncated,
-                  struct bz_err *err)
+                  int *merged, struct bz_err *err)
 {
-    struct core_chat_msg msgs[64];
-    int nm = 0;
-    for (int k = 0; k < r->n_msgs && nm < 63; k++)
-        msgs[nm++] = (struct core_chat_msg){r->msgs[k].role, r->msgs[k].content,
-                                            strlen(r->msgs[k].content)};
-    if (answer && nm < 64)
-        msgs[nm++] = (struct core_chat_msg){CORE_ROLE_ASSISTANT, answer, strlen(answer)};
+    struct core_chat_msg *msgs = bz_calloc((size_t)r->n_msgs + 1, sizeof *msgs);
+    char **own = bz_calloc((size_t)r->n_msgs + 1, sizeof *own);
+    int nm = 0, joins = 0;
+    for (int k = 0; k < r->n_msgs; k++)
+        turn_add(msgs, own, &nm, r->msgs[k].role, r->msgs[k].content, &joins);
+    if (answer)
+        turn_add(msgs, own, &nm, CORE_ROLE_ASSISTANT, answer, &joins);
+    if (merged)
+        *merged += joins > 0;
     struct core_template_out out;
     core_template_out_init(&out);
     memset(x, 0, sizeof *x);
     int rc = core_template_render(vocab, tmpl, msgs, (size_t)nm, 0, &out, err);
+    for (int k = 0; k <= r->n_msgs; k++)
+        free(own[k]);
+    free(own), free(msgs);
     if (!rc) {
         int n = (int)out.ids.n, from = 0;
         if (pair) {
@@ -600,9 +624,9 @@ static int add_pair(struct data *d, int *cap, const struct ds_record *r,
     }
     struct example c = {0}, x = {0};
     int tr = 0;
-    int rc = render(&c, r, r->chosen, vocab, tmpl, seq, 1, &tr, err);
+    int rc = render(&c, r, r->chosen, vocab, tmpl, seq, 1, &tr, &d->merged, err);
     if (!rc)
-        rc = render(&x, r, r->rejected, vocab, tmpl, seq, 1, &tr, err);
+        rc = render(&x, r, r->rejected, vocab, tmpl, seq, 1, &tr, NULL, err);
     if (!rc && c.loss && x.loss) {
         push_example(d, cap, &c);
         push_example(d, cap, &x);
@@ -662,7 +686,8 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
             rc = add_pair(d, &cap, &r, vocab, tmpl, a->seq, &e2);
         } else { /* a preference pair trains on prompt + chosen (HH-style SFT) */
             struct example x;
-            rc = render(&x, &r, r.chosen, vocab, tmpl, a->seq, 0, &d->truncated, &e2);
+            rc = render(&x, &r, r.chosen, vocab, tmpl, a->seq, 0, &d->truncated, &d->merged,
+                        &e2);
             if (!rc && x.loss)
                 push_example(d, &cap, &x);
             else if (!rc)
@@ -1355,11 +1380,12 @@ int tui_cmd_train(int argc, char **argv)
         bz_buf_printf(&b, ",\"chat_template\":\"%s\",\"examples\":%d,\"train_examples\":%d,"
                           "\"train_rows\":%d,\"eval_examples\":%d,\"truncated\":%d,\"without_loss\":%d,"
                           "\"bad_records\":%d,\"total_steps\":%lld,\"trainable_params\":%zu,"
-                          "\"resumed_from\":%lld,\"unrenderable\":%d,\"same_id\":%d}",
+                          "\"resumed_from\":%lld,\"unrenderable\":%d,\"same_id\":%d,"
+                          "\"merged_turns\":%d}",
                       core_template_name(r.tmpl), r.d.n, r.d.n_train, r.d.n_train_rows, r.d.n_eval,
                       r.d.truncated, r.d.no_loss, r.d.skipped_bad, (long long)total_steps,
                       r.t->n_params, (long long)resumed_from, r.d.unrenderable,
-                      r.d.same_id);
+                      r.d.same_id, r.d.merged);
         if (r.dpo) {
             b.len--, b.p[b.len] = 0; /* reopen the object */
             bz_buf_printf(&b, ",\"pairs\":%d,\"train_pairs\":%d,\"eval_pairs\":%d,"

@@ -2,10 +2,10 @@
 # train_dpo_hh: HH-RLHF (harmless-base test, 2312 transcripts) through `bezoar train`:
 # DPO reads every record as a pair (the shared prefix is the prompt), skips the 4 with
 # an empty final reply and reports them by count (stderr line + "skipped" in the start
-# event), and every record is accounted for (pairs + skipped + without answer tokens
-# within --seq + records the template cannot render = 2312); a prompt longer than --seq
-# loses its start, not the answer, so none is without answer tokens. SFT on the file
-# trains on prompt + chosen (the HH-style SFT stage).
+# event): 2308 pairs. The 8 transcripts with two assistant turns in a row render with
+# those turns joined (merged_turns), so none is refused by the template; a prompt
+# longer than --seq loses its start, not the answer, so none is without answer tokens.
+# SFT on the file trains on prompt + chosen (the HH-style SFT stage).
 set -u
 BIN=${BEZOAR_BIN:-$PWD/build/bezoar}
 MODEL=$PWD/../shared/data/models/stories260K.gguf
@@ -27,6 +27,8 @@ num() { echo "$start" | grep -o "\"$1\":[0-9]*" | cut -d: -f2; }
 total=$(( $(num pairs) + $(num skipped) + $(num without_loss) + $(num unrenderable) ))
 [ "$total" = 2312 ] || fail "pairs $(num pairs) + skipped + without_loss + unrenderable = $total, not 2312"
 [ "$(num without_loss)" = 0 ] || fail "long prompts left no answer tokens: $start"
+[ "$(num pairs)" = 2308 ] && [ "$(num unrenderable)" = 0 ] || fail "2308 pairs, none unrenderable: $start"
+[ "$(num merged_turns)" = 8 ] || fail "merged_turns: $start"
 grep -q '"event":"step","step":1,.*"reward_accuracy"' d.out || fail "no DPO step"
 
 "$BIN" train -m "$MODEL" --data "$DATA" --status all --template alpaca --seq 64 --max-steps 1 \
