@@ -838,6 +838,7 @@ int tui_app_run(const struct tui_app_opts *opts)
     tui_view_compare_cleanup(&app); /* joins the generation threads before the loop goes */
     tui_view_judge_cleanup(&app);
     tui_view_data_cleanup(&app);
+    tui_jobs_detach(&app.jobs);
     uv_walk(&lp.loop, close_cb, NULL);
     uv_run(&lp.loop, UV_RUN_DEFAULT);
     uv_loop_close(&lp.loop);

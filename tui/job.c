@@ -26,12 +26,30 @@ void tui_jobs_init(struct tui_jobs *js, void *uv_loop, const char *runs_dir,
     js->arg = arg;
 }
 
+static void on_close(uv_handle_t *h)
+{
+    free(h);
+}
+
 static void job_free(struct tui_job *j)
 {
     tui_run_cleanup(&j->run);
     if (j->proc)
         ((uv_process_t *)j->proc)->data = NULL; /* the close callback frees it */
     free(j);
+}
+
+void tui_jobs_detach(struct tui_jobs *js)
+{
+    for (size_t i = 0; i < js->n; i++) {
+        uv_process_t *p = js->v[i]->proc;
+        if (!p)
+            continue;
+        p->data = NULL;
+        if (!uv_is_closing((uv_handle_t *)p))
+            uv_close((uv_handle_t *)p, on_close);
+        js->v[i]->proc = NULL;
+    }
 }
 
 void tui_jobs_cleanup(struct tui_jobs *js)
@@ -178,11 +196,6 @@ void tui_jobs_scan(struct tui_jobs *js)
         }
     }
     closedir(d);
-}
-
-static void on_close(uv_handle_t *h)
-{
-    free(h);
 }
 
 static void on_exit_cb(uv_process_t *p, int64_t status, int sig)

@@ -37,6 +37,9 @@ struct tui_jobs {
 void tui_jobs_init(struct tui_jobs *js, void *uv_loop, const char *runs_dir,
                    void (*on_change)(void *), void *arg);
 void tui_jobs_cleanup(struct tui_jobs *js);
+/* Before the loop closes: let go of the children's process handles (the workers are
+ * detached and keep running; their handles are closed and freed by the loop). */
+void tui_jobs_detach(struct tui_jobs *js);
 /* Find runs under runs_dir: each is loaded from its files; a live worker.pid makes
  * it running (reattached). */
 void tui_jobs_scan(struct tui_jobs *js);
