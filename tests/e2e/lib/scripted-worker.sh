@@ -2,7 +2,8 @@
 # A scripted stand-in for 'bezoar train --json' that speaks the worker protocol,
 # so the Train view's handling of live steps, garbage and crashes is tested
 # deterministically. SCRIPTED_MODE: ok (30 steps, 0.2 s apart), garbage (prints a
-# non-JSON line, exits 1), crash (dies by SIGSEGV after 3 steps).
+# non-JSON line, exits 1), crash (dies by SIGSEGV after 3 steps), linger (as ok, but
+# exits 3 s after its done event).
 out=""
 while [ $# -gt 0 ]; do
     case "$1" in --out|--resume) out=$2; shift ;; esac
@@ -32,3 +33,8 @@ for i in $(seq 1 30); do
 done
 mkdir -p "$out/adapter"
 echo "{\"event\":\"done\",\"adapter\":\"$out/adapter\"}"
+# linger: the done event first, the exit a while later (a worker still writing files)
+if [ "$mode" = linger ]; then
+    sleep 3
+fi
+exit 0
