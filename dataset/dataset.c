@@ -65,6 +65,30 @@ const char *ds_status_name(int st)
     return st >= 0 && st < 4 ? names[st] : "?";
 }
 
+int ds_status_mask_parse(const char *s, unsigned *mask, struct bz_err *err)
+{
+    *mask = 0;
+    char *copy = bz_strdup(s), *save = NULL;
+    int rc = 0;
+    for (char *t = strtok_r(copy, ",", &save); t && rc == 0; t = strtok_r(NULL, ",", &save)) {
+        int k = -1;
+        for (int st = 0; st < 4; st++)
+            if (strcmp(t, ds_status_name(st)) == 0)
+                k = st;
+        if (strcmp(t, "all") == 0)
+            *mask |= DS_ALL_STATUSES;
+        else if (k >= 0)
+            *mask |= 1u << k;
+        else
+            rc = bz_errf(err, BZ_EUSAGE, "unknown status '%s' (expected all, pending, accepted, "
+                         "rejected, flagged or a comma list)", t);
+    }
+    free(copy);
+    if (rc == 0 && *mask == 0)
+        rc = bz_errf(err, BZ_EUSAGE, "empty status list");
+    return rc;
+}
+
 int ds_out_format_parse(const char *name)
 {
     static const char *const names[] = {"alpaca", "sharegpt", "openai"};

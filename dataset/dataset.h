@@ -252,6 +252,9 @@ int ds_out_format_parse(const char *name);
 
 /* Status mask: bit (1 << DS_*) per status; DS_ALL_STATUSES for all. */
 #define DS_ALL_STATUSES 0xF
+/* A comma list of status names or "all" ("accepted,flagged") as a mask; BZ_EUSAGE with
+ * the unknown word named, or for an empty list. */
+int ds_status_mask_parse(const char *s, unsigned *mask, struct bz_err *err);
 
 /* Write the records whose status is in mask to path (tmp + fsync + rename), edits
  * applied, each with its id, each id once. jsonl=0 writes a JSON array. *written gets

@@ -211,30 +211,11 @@ static int data_stats(int argc, char **argv)
 
 /* ---------------------------------------------------------------- export, import */
 
-static int parse_status_mask(const char *s, unsigned *mask)
+static int parse_status_mask(const char *verb, const char *s, unsigned *mask)
 {
-    *mask = 0;
-    char *copy = bz_strdup(s), *save = NULL;
-    int rc = 0;
-    for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (strcmp(t, "all") == 0) {
-            *mask |= DS_ALL_STATUSES;
-            continue;
-        }
-        int k = -1;
-        for (int st = 0; st < 4; st++)
-            if (strcmp(t, ds_status_name(st)) == 0)
-                k = st;
-        if (k < 0) {
-            rc = tui_cmd_fail(TUI_EXIT_USAGE, "data export: unknown status '%s'", t);
-            break;
-        }
-        *mask |= 1u << k;
-    }
-    free(copy);
-    if (rc == 0 && *mask == 0)
-        rc = tui_cmd_fail(TUI_EXIT_USAGE, "data export: empty --status");
-    return rc;
+    struct bz_err err = {0};
+    int rc = ds_status_mask_parse(s, mask, &err);
+    return rc ? tui_cmd_fail(TUI_EXIT_USAGE, "%s: --status: %s", verb, err.msg) : 0;
 }
 
 static void report_bad(struct ds_dataset *ds)
@@ -270,7 +251,7 @@ static int data_export(int argc, char **argv, int import)
             dpo = 1;
             i++;
         } else if (!import && strcmp(a, "--status") == 0) {
-            if (!(v = flag_value(argc, argv, &i)) || parse_status_mask(v, &mask))
+            if (!(v = flag_value(argc, argv, &i)) || parse_status_mask("data export", v, &mask))
                 return TUI_EXIT_USAGE;
         } else if (strcmp(a, import ? "--format" : "--input-format") == 0) {
             if (!(v = flag_value(argc, argv, &i)) || parse_in_format(v, &in_fmt))
@@ -747,7 +728,7 @@ static int data_score(int argc, char **argv)
             if (!(rubric_path = flag_value(argc, argv, &i)))
                 return TUI_EXIT_USAGE;
         } else if (!strcmp(a, "--status")) {
-            if (!(s = flag_value(argc, argv, &i)) || parse_status_mask(s, &mask))
+            if (!(s = flag_value(argc, argv, &i)) || parse_status_mask("data score", s, &mask))
                 return TUI_EXIT_USAGE;
         } else if (!strcmp(a, "--limit") || !strcmp(a, "--parallel") ||
                    !strcmp(a, "--below") || !strcmp(a, "--max-tokens")) {
@@ -810,36 +791,26 @@ static int data_score(int argc, char **argv)
     size_t n = ds_count(ds), nsel = 0, already = 0;
     char **sel_ids = bz_calloc(n ? n : 1, sizeof *sel_ids);
     size_t *todo = bz_malloc((n ? n : 1) * sizeof *todo), ntodo = 0;
-    size_t hcap = 64;
-    while (hcap < 2 * n)
-        hcap *= 2;
-    size_t *hset = bz_malloc(hcap * sizeof *hset); /* selection index + 1 by id hash */
-    memset(hset, 0, hcap * sizeof *hset);
+    struct bz_set64 seen = {0}; /* records sharing an id (exact copies) are one */
     for (size_t i = 0; i < n; i++) {
         struct ds_summary sm;
-        if (!ds_summary(ds, i, &sm) || (sm.flags & DS_F_BAD) || !(mask & (1u << sm.status)))
+        if (!ds_summary(ds, i, &sm) || (sm.flags & DS_F_BAD) || !(mask & (1u << sm.status)) ||
+            !bz_set64_add(&seen, sm.id_hash))
             continue;
         struct ds_record rec;
         if (ds_get(ds, i, &rec, NULL) < 0) {
             ds_record_cleanup(&rec);
             continue;
         }
-        int dup = 0; /* records sharing an id (content-named duplicates) are one */
-        size_t j = (size_t)sm.id_hash & (hcap - 1);
-        for (; hset[j] && !dup; j = (j + 1) & (hcap - 1))
-            dup = !strcmp(sel_ids[hset[j] - 1], rec.id);
-        if (!dup) {
-            hset[j] = nsel + 1;
-            const char *judge = NULL;
-            sel_ids[nsel++] = bz_strdup(rec.id);
-            if (ds_score_get(ds, rec.id, NULL, &judge, NULL) && !strcmp(judge, spec))
-                already++;
-            else if (limit < 0 || ntodo < (size_t)limit)
-                todo[ntodo++] = i;
-        }
+        const char *judge = NULL;
+        sel_ids[nsel++] = bz_strdup(rec.id);
+        if (ds_score_get(ds, rec.id, NULL, &judge, NULL) && !strcmp(judge, spec))
+            already++;
+        else if (limit < 0 || ntodo < (size_t)limit)
+            todo[ntodo++] = i;
         ds_record_cleanup(&rec);
     }
-    free(hset);
+    bz_set64_cleanup(&seen);
 
     struct score_progress pr = {json, isatty(2), ntodo, 0, 0, 0, bz_now()};
     size_t stored = 0, step = (size_t)parallel * 2;

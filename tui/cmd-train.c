@@ -364,30 +364,6 @@ static void shuffle(int *a, int n, uint64_t seed)
     }
 }
 
-static int parse_status(const char *s, unsigned *mask)
-{
-    *mask = 0;
-    char *dup = bz_strdup(s), *save = NULL;
-    for (char *tok = strtok_r(dup, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (!strcmp(tok, "all"))
-            *mask |= 0xf;
-        else if (!strcmp(tok, "accepted"))
-            *mask |= 1u << DS_ACCEPTED;
-        else if (!strcmp(tok, "pending"))
-            *mask |= 1u << DS_PENDING;
-        else if (!strcmp(tok, "flagged"))
-            *mask |= 1u << DS_FLAGGED;
-        else if (!strcmp(tok, "rejected"))
-            *mask |= 1u << DS_REJECTED;
-        else {
-            free(dup);
-            return -1;
-        }
-    }
-    free(dup);
-    return *mask ? 0 : -1;
-}
-
 static int parse_targets(const char *s, unsigned *mask)
 {
     static const char *names[] = {"q", "k", "v", "o", "gate", "up", "down"};
@@ -644,9 +620,9 @@ static int load_data(struct data *d, const struct targs *a, const struct core_vo
                      int tmpl, struct events *ev, struct bz_err *err)
 {
     unsigned mask;
-    if (parse_status(a->status, &mask))
-        return bz_errf(err, BZ_EUSAGE, "--status '%s': expected accepted, all, pending, "
-                       "flagged, rejected or a comma list", a->status);
+    struct bz_err serr = {0};
+    if (ds_status_mask_parse(a->status, &mask, &serr))
+        return bz_errf(err, BZ_EUSAGE, "--status '%s': %s", a->status, serr.msg);
     struct ds_dataset *ds;
     struct ds_open_opts oo = {.format = DS_FMT_UNKNOWN, .background = 0, .read_only = 1};
     int rc = ds_open(&ds, a->data, &oo, err);

@@ -408,20 +408,22 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Pairs and token estimate from the analysis summaries (4 characters per token). */
+/* Pairs and token estimate from the analysis summaries (4 characters per token), as
+ * the worker will count them: the statuses of the form (a list the worker reads; an
+ * unknown word gives no pairs), each id once. */
 static void form_data_info(struct tui_app *app)
 {
     struct tui_train *t = &app->train;
-    const char *st = t->form[TUI_FF_STATUS];
-    int want = strcmp(st, "all") == 0 ? -1 : strcmp(st, "pending") == 0 ? DS_PENDING :
-               strcmp(st, "flagged") == 0 ? DS_FLAGGED : DS_ACCEPTED;
+    unsigned mask = 0;
+    if (ds_status_mask_parse(t->form[TUI_FF_STATUS], &mask, NULL))
+        mask = 0;
     size_t n = ds_count(app->data.ds), pairs = 0, chars = 0;
     size_t *lens = bz_malloc((n ? n : 1) * sizeof *lens);
+    struct bz_set64 seen = {0};
     for (size_t i = 0; i < n; i++) {
         struct ds_summary s;
-        if (!ds_summary(app->data.ds, i, &s) || (s.flags & DS_F_BAD))
-            continue;
-        if (want >= 0 && s.status != want)
+        if (!ds_summary(app->data.ds, i, &s) || (s.flags & DS_F_BAD) ||
+            !(mask & (1u << s.status)) || !bz_set64_add(&seen, s.id_hash))
             continue;
         size_t c = (size_t)s.prompt_chars + s.response_chars;
         lens[pairs++] = c;
@@ -433,6 +435,7 @@ static void form_data_info(struct tui_app *app)
         p95 = lens[(pairs - 1) * 95 / 100];
     }
     free(lens);
+    bz_set64_cleanup(&seen);
     t->pairs = pairs;
     t->est_tokens = chars / 4;
     t->p95_chars = p95;
