@@ -18,7 +18,6 @@
 
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -56,17 +55,7 @@ static const char usage[] =
     "Exit: 0 when OUT holds N pairs of the scheme, 1 when it stopped short or failed,\n"
     "2 on a usage error.\n";
 
-static int usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bezoar: generate: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s", usage);
-    return TUI_EXIT_USAGE;
-}
+#define usage_fail(...) tui_cmd_usage_fail("generate", usage, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- signals */
 

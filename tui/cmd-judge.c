@@ -17,7 +17,6 @@
 
 #include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -60,17 +59,7 @@ static const char usage[] =
     "                     colours unless NO_COLOR)   --width W --height H (default: terminal)\n"
     "Common: --json (events on stdout for answer and grade), --quiet.\n";
 
-static int usage_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int usage_fail(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "bezoar: judge: ");
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n%s", usage);
-    return TUI_EXIT_USAGE;
-}
+#define usage_fail(...) tui_cmd_usage_fail("judge", usage, __VA_ARGS__)
 
 static int parse_int(const char *s, int lo, int hi, int *out)
 {

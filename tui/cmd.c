@@ -92,6 +92,17 @@ const char *tui_assets_dir(void)
     return dir;
 }
 
+int tui_cmd_usage_fail(const char *verb, const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "bezoar: %s: ", verb);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n%s", usage);
+    return TUI_EXIT_USAGE;
+}
+
 int tui_arg_num(const char *s, double lo, double hi, double *out)
 {
     char *end;

@@ -30,6 +30,10 @@ int tui_cmd_run(int argc, char **argv);
 
 /* Print "bezoar: <msg>" on stderr; return the given exit code. */
 int tui_cmd_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "bezoar: <verb>: <msg>" and then the verb's usage on stderr; return
+ * TUI_EXIT_USAGE. */
+int tui_cmd_usage_fail(const char *verb, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Print the bz_err (or the code's text) as "bezoar: <msg>"; return TUI_EXIT_ERROR. */
 int tui_cmd_fail_err(const struct bz_err *err, int rc);
 
